@@ -1,0 +1,66 @@
+/**
+ * What every command receives from the CLI shell, so commands never touch `process` themselves
+ * and tests can run them in-process with their own streams, env and abort signal.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Env, ReadSecretFile } from '../config.ts';
+import { CodeshipCronError } from '../core/errors.ts';
+
+export interface CommandContext {
+  /** Arguments after the command name. */
+  readonly argv: readonly string[];
+  /** The environment after `.env` was loaded (the real environment wins). */
+  readonly env: Env;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Aborted by the first SIGTERM or SIGINT. */
+  readonly signal: AbortSignal;
+  /** Registers a listener for SIGHUP (reload). */
+  readonly onReload: (listener: () => void) => void;
+  readonly readSecret: ReadSecretFile;
+}
+
+/** A command returns its exit code: 0 ok, 1 failure or invalid input, 2 usage error. */
+export type Command = (context: CommandContext) => Promise<number>;
+
+/** A mistake in how the command was called; the CLI prints it with the usage line, exit 2. */
+export class UsageError extends CodeshipCronError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `parseArgs` with usage errors turned into UsageError and at most `maxPositionals` positionals. */
+export function parseCommandArgs<O extends Options>(
+  context: CommandContext,
+  options: O,
+  maxPositionals = 0,
+) {
+  let parsed: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...context.argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);
+  }
+  return parsed;
+}
+
+/** Parses a positive integer option, or throws a UsageError naming the option. */
+export function parsePositiveInt(
+  value: string | undefined,
+  option: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new UsageError(`${option} must be a positive integer (got "${value}")`);
+  }
+  return number;
+}

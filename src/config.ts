@@ -1,0 +1,188 @@
+/**
+ * Environment -> frozen Config. Pure over the env object it is given (the CLI passes `process.env`
+ * after dotenv); every problem is collected and reported at once as a `ConfigError`.
+ * Each command asks only for the parts it uses (`requireApi`, `requireDatabase`).
+ */
+import { ConfigError } from './core/errors.ts';
+import { parseDuration, SECOND } from './core/time.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ApiConfig {
+  readonly baseUrl: string;
+  readonly username: string;
+  readonly password: string;
+  /** Organization name (case-insensitive) or UUID; null means the token's only organization. */
+  readonly organization: string | null;
+  readonly rateLimitPerMinute: number;
+}
+
+export interface Config {
+  readonly api: ApiConfig | null;
+  readonly apiIssues: readonly string[];
+  readonly schedulesDir: string;
+  readonly databasePath: string;
+  readonly defaultTimezone: string;
+  readonly logLevel: LogLevel;
+  readonly discoveryWindowMs: number;
+  /** `{ host, port }` from HTTP_ADDR, or null when the HTTP server is off. */
+  readonly http: { readonly host: string; readonly port: number } | null;
+  readonly dashboardToken: string | null;
+}
+
+export const DEFAULTS = {
+  CODESHIP_API_URL: 'https://api.codeship.com/v2',
+  CODESHIP_RATE_LIMIT: '60',
+  SCHEDULES_DIR: './schedules',
+  DATABASE_PATH: './data/codeship-cron.sqlite',
+  DEFAULT_TIMEZONE: 'UTC',
+  LOG_LEVEL: 'info',
+  DISCOVERY_WINDOW: '120s',
+} as const satisfies Record<string, string>;
+
+/** Reads a secret file (password file or systemd credential); injected so loadConfig stays pure. */
+export type ReadSecretFile = (path: string) => string;
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseHttpAddr(value: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  if (!match) return null;
+  const port = Number(match[3]);
+  if (port > 65535) return null;
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+function loadPassword(env: Env, readSecret: ReadSecretFile, issues: string[]): string | undefined {
+  if (env.CODESHIP_PASSWORD) return env.CODESHIP_PASSWORD;
+  const candidates: [string, string][] = [];
+  if (env.CODESHIP_PASSWORD_FILE)
+    candidates.push(['CODESHIP_PASSWORD_FILE', env.CODESHIP_PASSWORD_FILE]);
+  if (env.CREDENTIALS_DIRECTORY) {
+    candidates.push([
+      'systemd credential codeship-password',
+      `${env.CREDENTIALS_DIRECTORY}/codeship-password`,
+    ]);
+  }
+  for (const [label, path] of candidates) {
+    try {
+      const password = readSecret(path).replace(/\r?\n$/, '');
+      if (password === '') issues.push(`${label}: ${path} is empty (expected the API password)`);
+      else return password;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      // A missing systemd credential only means the password comes from elsewhere.
+      if (label.startsWith('systemd') && code === 'ENOENT') continue;
+      issues.push(`${label}: cannot read ${path} (${code})`);
+    }
+  }
+  return undefined;
+}
+
+function loadApi(
+  env: Env,
+  readSecret: ReadSecretFile,
+): { api: ApiConfig | null; issues: string[] } {
+  const issues: string[] = [];
+  const baseUrl = (env.CODESHIP_API_URL || DEFAULTS.CODESHIP_API_URL).replace(/\/+$/, '');
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+    if (url.username || url.password) {
+      issues.push(
+        'CODESHIP_API_URL must not contain credentials (use CODESHIP_USERNAME and CODESHIP_PASSWORD)',
+      );
+    }
+  } catch {
+    issues.push(`CODESHIP_API_URL must be an http(s) URL (got "${baseUrl}")`);
+  }
+  const username = env.CODESHIP_USERNAME ?? '';
+  if (username === '')
+    issues.push('CODESHIP_USERNAME is required (the API user, an email address)');
+  const password = loadPassword(env, readSecret, issues);
+  if (
+    password === undefined &&
+    !issues.some((i) => i.includes('password') || i.includes('PASSWORD'))
+  ) {
+    issues.push(
+      'CODESHIP_PASSWORD is required (or CODESHIP_PASSWORD_FILE, or a systemd credential named codeship-password)',
+    );
+  }
+  const rateText = env.CODESHIP_RATE_LIMIT || DEFAULTS.CODESHIP_RATE_LIMIT;
+  const rate = Number(rateText);
+  if (!Number.isInteger(rate) || rate < 1 || rate > 10_000) {
+    issues.push(`CODESHIP_RATE_LIMIT must be an integer between 1 and 10000 (got "${rateText}")`);
+  }
+  if (issues.length > 0 || password === undefined) return { api: null, issues };
+  return {
+    api: Object.freeze({
+      baseUrl,
+      username,
+      password,
+      organization: env.CODESHIP_ORGANIZATION?.trim() || null,
+      rateLimitPerMinute: rate,
+    }),
+    issues,
+  };
+}
+
+/**
+ * Builds the Config from an environment. Problems with settings every command uses throw a
+ * ConfigError at once; problems with the API settings are kept in `apiIssues` and raised only by
+ * commands that call the API (`requireApi`), so `validate`, `next` and `status` work without them.
+ */
+export function loadConfig(env: Env, readSecret: ReadSecretFile = () => ''): Config {
+  const issues: string[] = [];
+  const timezone = env.DEFAULT_TIMEZONE || DEFAULTS.DEFAULT_TIMEZONE;
+  if (!isValidTimeZone(timezone)) {
+    issues.push(
+      `DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got "${timezone}")`,
+    );
+  }
+  const logLevel = (env.LOG_LEVEL || DEFAULTS.LOG_LEVEL) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    issues.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+  const windowText = env.DISCOVERY_WINDOW || DEFAULTS.DISCOVERY_WINDOW;
+  const discoveryWindowMs = parseDuration(windowText);
+  if (discoveryWindowMs === null || discoveryWindowMs < 10 * SECOND) {
+    issues.push(
+      `DISCOVERY_WINDOW must be a duration of at least 10s such as 120s or 5m (got "${windowText}")`,
+    );
+  }
+  let http: Config['http'] = null;
+  if (env.HTTP_ADDR) {
+    http = parseHttpAddr(env.HTTP_ADDR);
+    if (!http)
+      issues.push(`HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "${env.HTTP_ADDR}")`);
+  }
+  const { api, issues: apiIssues } = loadApi(env, readSecret);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return Object.freeze({
+    api,
+    apiIssues,
+    schedulesDir: env.SCHEDULES_DIR || DEFAULTS.SCHEDULES_DIR,
+    databasePath: env.DATABASE_PATH || DEFAULTS.DATABASE_PATH,
+    defaultTimezone: timezone,
+    logLevel,
+    discoveryWindowMs: discoveryWindowMs ?? 0,
+    http,
+    dashboardToken: env.DASHBOARD_TOKEN || null,
+  });
+}
+
+/** The API settings, or a ConfigError listing what is missing, for commands that call the API. */
+export function requireApi(config: Config): ApiConfig {
+  if (config.api === null) throw new ConfigError(config.apiIssues);
+  return config.api;
+}

@@ -1,0 +1,102 @@
+/**
+ * Every error this program raises on purpose. Each has a stable `code` that scripts and tests rely
+ * on, a message that says what went wrong, where, and what was expected, and never a credential.
+ */
+export class CodeshipCronError extends Error {
+  override name = 'CodeshipCronError';
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** One problem in one schedule file, located as precisely as the file allows. */
+export interface ScheduleIssue {
+  file: string;
+  line: number;
+  schedule: string | null;
+  field: string | null;
+  message: string;
+}
+
+/** Formats an issue as `FILE:LINE: schedule NAME: field: what is wrong (what was expected)`. */
+export function formatScheduleIssue(issue: ScheduleIssue): string {
+  const parts = [`${issue.file}:${issue.line}`];
+  if (issue.schedule !== null) parts.push(`schedule ${issue.schedule}`);
+  if (issue.field !== null) parts.push(issue.field);
+  parts.push(issue.message);
+  return parts.join(': ');
+}
+
+/** Schedule files that do not validate; `issues` holds every problem of every file. */
+export class ScheduleError extends CodeshipCronError {
+  override name = 'ScheduleError';
+  readonly issues: readonly ScheduleIssue[];
+  constructor(issues: readonly ScheduleIssue[]) {
+    super('ERR_SCHEDULE_INVALID', issues.map(formatScheduleIssue).join('\n'));
+    this.issues = issues;
+  }
+}
+
+/** Invalid configuration; `issues` lists every problem at once. */
+export class ConfigError extends CodeshipCronError {
+  override name = 'ConfigError';
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super('ERR_CONFIG_INVALID', `invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.issues = issues;
+  }
+}
+
+/** Ledger problems: cannot open, newer schema than this program knows, corrupt file. */
+export class LedgerError extends CodeshipCronError {
+  override name = 'LedgerError';
+}
+
+export type CodeshipErrorCode =
+  | 'ERR_CODESHIP_AUTH'
+  | 'ERR_CODESHIP_RATE_LIMIT'
+  | 'ERR_CODESHIP_PERMISSION'
+  | 'ERR_CODESHIP_NOT_FOUND'
+  | 'ERR_CODESHIP_BAD_REQUEST'
+  | 'ERR_CODESHIP_UNAVAILABLE'
+  | 'ERR_CODESHIP_BAD_RESPONSE'
+  | 'ERR_CODESHIP_OUTCOME_UNKNOWN';
+
+/**
+ * An error talking to Codeship, by meaning rather than by status code. `status` is the HTTP status
+ * when there was one; `apiErrors` is the API's own `errors[]`; `method` and `path` name the call
+ * (a path, never a URL with credentials or a query).
+ */
+export class CodeshipError extends CodeshipCronError {
+  override name = 'CodeshipError';
+  declare readonly code: CodeshipErrorCode;
+  readonly status: number | null;
+  readonly apiErrors: readonly string[];
+  readonly method: string;
+  readonly path: string;
+  constructor(
+    code: CodeshipErrorCode,
+    message: string,
+    details: {
+      status?: number | null;
+      apiErrors?: readonly string[];
+      method?: string;
+      path?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(code, message, { cause: details.cause });
+    this.status = details.status ?? null;
+    this.apiErrors = details.apiErrors ?? [];
+    this.method = details.method ?? '';
+    this.path = details.path ?? '';
+  }
+}
+
+/** Turns anything caught into an Error, so `catch (e)` never handles `unknown` by hand. */
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+}

@@ -1,0 +1,114 @@
+/**
+ * Domain types shared by the core and the shell. Instants are `Date` in memory and ISO-8601 UTC
+ * text in the ledger and in JSON; durations are milliseconds with `Ms` in the name.
+ */
+
+export type OverlapPolicy = 'allow' | 'skip' | 'replace';
+export const OVERLAP_POLICIES = [
+  'allow',
+  'skip',
+  'replace',
+] as const satisfies readonly OverlapPolicy[];
+
+/** `stale:` of a schedule: only branches whose newest build is older than `olderThanMs`, at most `max`. */
+export interface StaleRule {
+  readonly olderThanMs: number;
+  readonly max: number;
+}
+
+/** A validated schedule entry with every default applied. */
+export interface Schedule {
+  readonly name: string;
+  /** The expression as written (5 or 6 fields, or a nickname such as `@daily`). */
+  readonly cron: string;
+  /** IANA zone the expression is evaluated in. */
+  readonly timezone: string;
+  /** Project UUID or project name, resolved to a UUID by the daemon. */
+  readonly project: string;
+  /** Branch names and globs (`release/*`), at least one; `branch:` becomes a one-element list. */
+  readonly branches: readonly string[];
+  readonly catchupMs: number;
+  readonly overlap: OverlapPolicy;
+  readonly jitterMs: number;
+  readonly enabled: boolean;
+  readonly stale: StaleRule | null;
+  /** Where the entry was written, for messages. */
+  readonly source: { readonly file: string; readonly line: number };
+}
+
+/** Build statuses the API is known to send; any other string is kept as it came. */
+export type BuildStatus =
+  | 'initiated'
+  | 'waiting'
+  | 'testing'
+  | 'stopping'
+  | 'success'
+  | 'error'
+  | 'failed'
+  | 'stopped'
+  | 'infrastructure_failure'
+  | 'ignored'
+  | 'blocked'
+  | (string & {});
+
+const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  'success',
+  'error',
+  'failed',
+  'stopped',
+  'infrastructure_failure',
+  'ignored',
+  'blocked',
+]);
+
+/** True when a build will not change status any more (or the API says it finished). */
+export function isFinalStatus(status: BuildStatus, finishedAt: Date | null = null): boolean {
+  return FINAL_STATUSES.has(status) || finishedAt !== null;
+}
+
+/** A build as the API describes it, validated at the client boundary. */
+export interface RemoteBuild {
+  readonly uuid: string;
+  readonly projectUuid: string;
+  readonly projectId: number | null;
+  readonly organizationUuid: string;
+  /** `heads/<branch>` as the API reports it. */
+  readonly ref: string;
+  /** The branch name (the API's `branch`, or `ref` without `heads/`). */
+  readonly branch: string;
+  readonly commitSha: string;
+  readonly commitMessage: string;
+  readonly username: string;
+  readonly status: BuildStatus;
+  readonly queuedAt: Date | null;
+  readonly allocatedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly links: Readonly<Record<string, string>>;
+}
+
+export type ProjectType = 'basic' | 'pro';
+
+/** A project as the API describes it; fields this program does not use are kept in `raw`. */
+export interface Project {
+  readonly uuid: string;
+  readonly id: number | null;
+  readonly name: string;
+  readonly type: ProjectType;
+  readonly repositoryUrl: string;
+  readonly repositoryProvider: string;
+  readonly organizationUuid: string;
+  readonly createdAt: Date | null;
+  readonly updatedAt: Date | null;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** States of a slot in the ledger (PRODUCT.md, "The ledger and exactly-once"). */
+export type SlotState = 'pending' | 'triggered' | 'running' | 'finished' | 'skipped' | 'failed';
+
+/** Why a slot was skipped; the reason text may add detail after the word (`fresh (built 2d ago)`). */
+export type SkipReason = 'missed' | 'overlap' | 'fresh' | 'disabled';
+
+/** Normalises a branch name to the ref the API needs: `heads/<branch>` (idempotent). */
+export function refForBranch(branch: string): string {
+  return branch.startsWith('heads/') ? branch : `heads/${branch}`;
+}
