@@ -2,7 +2,14 @@
  * The interfaces the shell depends on. Adapters implement them; tests pass real implementations
  * (a manual clock, the simulator over HTTP, SQLite in a temp file), never mocks of libraries.
  */
-import type { BuildStatus, Project, RemoteBuild } from './core/model.ts';
+import type {
+  BuildPipeline,
+  BuildService,
+  BuildStatus,
+  BuildStep,
+  Project,
+  RemoteBuild,
+} from './core/model.ts';
 
 export interface Clock {
   now(): Date;
@@ -61,9 +68,17 @@ export interface CodeshipApi {
   ): Promise<void>;
   restartBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
   stopBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
-  listPipelines(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<unknown[]>;
-  listServices(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<unknown[]>;
-  listSteps(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<unknown[]>;
+  listPipelines(
+    projectUuid: string,
+    buildUuid: string,
+    options?: CallOptions,
+  ): Promise<BuildPipeline[]>;
+  listServices(
+    projectUuid: string,
+    buildUuid: string,
+    options?: CallOptions,
+  ): Promise<BuildService[]>;
+  listSteps(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<BuildStep[]>;
 }
 
 export type { BuildStatus };

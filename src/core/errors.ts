@@ -20,9 +20,12 @@ export interface ScheduleIssue {
   message: string;
 }
 
-/** Formats an issue as `FILE:LINE: schedule NAME: field: what is wrong (what was expected)`. */
+/**
+ * Formats an issue as `FILE:LINE: schedule NAME: field: what is wrong (what was expected)`.
+ * Line 0 means the whole file or folder (unreadable, missing): printed as `FILE: ...`.
+ */
 export function formatScheduleIssue(issue: ScheduleIssue): string {
-  const parts = [`${issue.file}:${issue.line}`];
+  const parts = [issue.line > 0 ? `${issue.file}:${issue.line}` : issue.file];
   if (issue.schedule !== null) parts.push(`schedule ${issue.schedule}`);
   if (issue.field !== null) parts.push(issue.field);
   parts.push(issue.message);

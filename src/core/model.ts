@@ -112,3 +112,49 @@ export type SkipReason = 'missed' | 'overlap' | 'fresh' | 'disabled';
 export function refForBranch(branch: string): string {
   return branch.startsWith('heads/') ? branch : `heads/${branch}`;
 }
+
+/** A Basic build's pipeline (`GET …/builds/:build/pipelines`); metric values are strings. */
+export interface BuildPipeline {
+  readonly uuid: string;
+  readonly buildUuid: string;
+  /** `build` or `deploy`. */
+  readonly type: string;
+  readonly status: string;
+  readonly createdAt: Date | null;
+  readonly updatedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly metrics: Readonly<Record<string, string>>;
+}
+
+/** A Pro build's service (`GET …/builds/:build/services`). */
+export interface BuildService {
+  readonly uuid: string;
+  readonly buildUuid: string;
+  readonly name: string;
+  readonly status: string;
+  readonly createdAt: Date | null;
+  readonly updatedAt: Date | null;
+  readonly pullingAt: Date | null;
+  readonly buildingAt: Date | null;
+  readonly finishedAt: Date | null;
+}
+
+/** A Pro build's step (`GET …/builds/:build/steps`); serial/parallel groups nest `steps`. */
+export interface BuildStep {
+  readonly uuid: string;
+  readonly buildUuid: string;
+  readonly serviceUuid: string;
+  readonly name: string;
+  /** `run`, `push`, `serial` or `parallel`. */
+  readonly type: string;
+  readonly status: string;
+  readonly command: string;
+  readonly tag: string;
+  readonly imageName: string;
+  readonly registry: string;
+  readonly startedAt: Date | null;
+  readonly buildingAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly updatedAt: Date | null;
+  readonly steps: readonly BuildStep[];
+}

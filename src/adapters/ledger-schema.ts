@@ -1,0 +1,56 @@
+/**
+ * Ledger schema, one migration per schema version (`PRAGMA user_version`). Migrations only ever
+ * append: a released step is never edited, so every ledger upgrades the same way.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE slots (
+    id              INTEGER PRIMARY KEY,
+    schedule        TEXT    NOT NULL,
+    slot_at         TEXT    NOT NULL,
+    branch          TEXT    NOT NULL,
+    manual          INTEGER NOT NULL DEFAULT 0,
+    project         TEXT    NOT NULL,
+    project_uuid    TEXT,
+    state           TEXT    NOT NULL
+      CHECK (state IN ('pending', 'triggered', 'running', 'finished', 'skipped', 'failed')),
+    reason          TEXT,
+    fire_at         TEXT    NOT NULL,
+    next_attempt_at TEXT,
+    intent_at       TEXT,
+    last_attempt_at TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    outcome_unknown INTEGER NOT NULL DEFAULT 0,
+    error           TEXT,
+    build_uuid      TEXT    UNIQUE,
+    build_status    TEXT,
+    build_queued_at TEXT,
+    triggered_at    TEXT,
+    finished_at     TEXT,
+    created_at      TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL,
+    UNIQUE (schedule, slot_at, branch)
+  );
+  CREATE INDEX slots_open ON slots (state) WHERE state IN ('pending', 'triggered', 'running');
+  CREATE INDEX slots_by_schedule ON slots (schedule, slot_at DESC);
+  CREATE INDEX slots_by_project_build ON slots (project_uuid, build_queued_at);
+
+  -- The last nominal slot planned per schedule: the high-water mark that makes planning
+  -- idempotent across restarts, clock jumps and a second process on the same file.
+  CREATE TABLE marks (
+    schedule TEXT PRIMARY KEY,
+    slot_at  TEXT NOT NULL
+  );
+
+  -- Every create request that may have reached Codeship, so a slot with two builds always
+  -- shows both attempts.
+  CREATE TABLE attempts (
+    id       INTEGER PRIMARY KEY,
+    slot_id  INTEGER NOT NULL REFERENCES slots (id),
+    sent_at  TEXT    NOT NULL,
+    result   TEXT    NOT NULL CHECK (result IN ('sending', 'accepted', 'unknown', 'rejected', 'not_sent')),
+    error    TEXT
+  );
+  CREATE INDEX attempts_by_slot ON attempts (slot_id);
+  `,
+];

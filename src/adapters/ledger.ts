@@ -1,0 +1,421 @@
+/**
+ * The SQLite ledger: one row per slot `(schedule, nominal instant, branch)`, written before the
+ * API is called and moved through its states until the build finishes. WAL with
+ * `synchronous=FULL` (an intent must survive a power loss before the POST leaves the machine),
+ * and every read-then-write transaction is `BEGIN IMMEDIATE`, so two processes on one file never
+ * both claim a slot, an attempt or a build.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LedgerError } from '../core/errors.ts';
+import type { SlotState } from '../core/model.ts';
+import { MIGRATIONS } from './ledger-schema.ts';
+
+export interface SlotRecord {
+  readonly id: number;
+  readonly schedule: string;
+  readonly slotAt: Date;
+  readonly branch: string;
+  readonly manual: boolean;
+  readonly project: string;
+  readonly projectUuid: string | null;
+  readonly state: SlotState;
+  readonly reason: string | null;
+  readonly fireAt: Date;
+  readonly nextAttemptAt: Date | null;
+  /** When the first create attempt was about to be sent (discovery looks for builds from here). */
+  readonly intentAt: Date | null;
+  readonly lastAttemptAt: Date | null;
+  readonly attempts: number;
+  readonly outcomeUnknown: boolean;
+  readonly error: string | null;
+  readonly buildUuid: string | null;
+  readonly buildStatus: string | null;
+  readonly buildQueuedAt: Date | null;
+  readonly triggeredAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface NewSlot {
+  schedule: string;
+  slotAt: Date;
+  branch: string;
+  project: string;
+  fireAt: Date;
+  state: 'pending' | 'skipped';
+  reason?: string | null;
+  manual?: boolean;
+}
+
+export type AttemptResult = 'accepted' | 'unknown' | 'rejected' | 'not_sent';
+
+export interface BuildSeen {
+  uuid: string;
+  status: string;
+  queuedAt: Date | null;
+  finishedAt: Date | null;
+  final: boolean;
+}
+
+const iso = (at: Date) => at.toISOString();
+const dateOrNull = (text: unknown) => (typeof text === 'string' ? new Date(text) : null);
+
+type Row = Record<string, unknown>;
+
+function toSlot(row: Row): SlotRecord {
+  return {
+    id: row.id as number,
+    schedule: row.schedule as string,
+    slotAt: new Date(row.slot_at as string),
+    branch: row.branch as string,
+    manual: row.manual === 1,
+    project: row.project as string,
+    projectUuid: (row.project_uuid as string | null) ?? null,
+    state: row.state as SlotState,
+    reason: (row.reason as string | null) ?? null,
+    fireAt: new Date(row.fire_at as string),
+    nextAttemptAt: dateOrNull(row.next_attempt_at),
+    intentAt: dateOrNull(row.intent_at),
+    lastAttemptAt: dateOrNull(row.last_attempt_at),
+    attempts: row.attempts as number,
+    outcomeUnknown: row.outcome_unknown === 1,
+    error: (row.error as string | null) ?? null,
+    buildUuid: (row.build_uuid as string | null) ?? null,
+    buildStatus: (row.build_status as string | null) ?? null,
+    buildQueuedAt: dateOrNull(row.build_queued_at),
+    triggeredAt: dateOrNull(row.triggered_at),
+    finishedAt: dateOrNull(row.finished_at),
+    createdAt: new Date(row.created_at as string),
+    updatedAt: new Date(row.updated_at as string),
+  };
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new LedgerError(
+      'ERR_LEDGER_TOO_NEW',
+      `${file}: ledger schema version ${version} is newer than this codeship-cron knows (${MIGRATIONS.length}); upgrade codeship-cron`,
+    );
+  }
+  db.transaction(() => {
+    for (let next = version; next < MIGRATIONS.length; next += 1) {
+      db.exec(MIGRATIONS[next] as string);
+      db.pragma(`user_version = ${next + 1}`);
+    }
+  }).immediate();
+}
+
+/**
+ * Opens (creating if needed) the ledger at `file` and brings its schema up to date.
+ * Throws a LedgerError when the file cannot be opened, is corrupt, or is newer than this program.
+ */
+export function openLedger(file: string): Ledger {
+  let db: Database.Database;
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    db = new Database(file, { timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
+  } catch (error) {
+    throw new LedgerError(
+      'ERR_LEDGER_OPEN',
+      `cannot open ledger ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  migrate(db, file);
+  return new Ledger(db, file);
+}
+
+export class Ledger {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.file = file;
+    this.statements = {
+      marks: db.prepare('SELECT schedule, slot_at FROM marks'),
+      advanceMark: db.prepare(
+        `INSERT INTO marks (schedule, slot_at) VALUES (?, ?)
+         ON CONFLICT (schedule) DO UPDATE SET slot_at = excluded.slot_at WHERE marks.slot_at < excluded.slot_at`,
+      ),
+      insertSlot: db.prepare(
+        `INSERT OR IGNORE INTO slots
+           (schedule, slot_at, branch, manual, project, state, reason, fire_at, next_attempt_at, created_at, updated_at)
+         VALUES (@schedule, @slotAt, @branch, @manual, @project, @state, @reason, @fireAt, @nextAttemptAt, @now, @now)
+         RETURNING *`,
+      ),
+      byId: db.prepare('SELECT * FROM slots WHERE id = ?'),
+      beginAttempt: db.prepare(
+        `UPDATE slots SET attempts = attempts + 1, intent_at = COALESCE(intent_at, @now), last_attempt_at = @now,
+           outcome_unknown = 1, project_uuid = @projectUuid,
+           updated_at = @now
+         WHERE id = @id AND state = 'pending' AND attempts = @expected AND (outcome_unknown = 0 OR attempts > 0)`,
+      ),
+      insertAttempt: db.prepare(
+        `INSERT INTO attempts (slot_id, sent_at, result) VALUES (?, ?, 'sending') RETURNING id`,
+      ),
+      finishAttempt: db.prepare('UPDATE attempts SET result = ?, error = ? WHERE id = ?'),
+      dueSends: db.prepare(
+        `SELECT * FROM slots WHERE state = 'pending' AND outcome_unknown = 0 AND next_attempt_at <= ?
+         ORDER BY fire_at, id LIMIT ?`,
+      ),
+      openSlots: db.prepare(
+        `SELECT * FROM slots
+         WHERE state IN ('triggered', 'running') OR (state = 'pending' AND outcome_unknown = 1)
+         ORDER BY id`,
+      ),
+      claimedSince: db.prepare(
+        'SELECT build_uuid FROM slots WHERE project_uuid = ? AND build_uuid IS NOT NULL AND build_queued_at >= ?',
+      ),
+      previousBuild: db.prepare(
+        `SELECT * FROM slots WHERE schedule = ? AND branch = ? AND id <> ?
+           AND state IN ('triggered', 'running', 'finished')
+         ORDER BY slot_at DESC, id DESC LIMIT 1`,
+      ),
+      list: db.prepare(
+        `SELECT * FROM slots WHERE (@schedule IS NULL OR schedule = @schedule)
+         ORDER BY slot_at DESC, id DESC LIMIT @limit`,
+      ),
+      attemptsOf: db.prepare(
+        'SELECT sent_at, result, error FROM attempts WHERE slot_id = ? ORDER BY id',
+      ),
+    };
+  }
+
+  /** Last nominal slot planned per schedule. */
+  marks(): Map<string, Date> {
+    const marks = new Map<string, Date>();
+    for (const row of this.statements.marks.all() as Row[]) {
+      marks.set(row.schedule as string, new Date(row.slot_at as string));
+    }
+    return marks;
+  }
+
+  /**
+   * Records planned slots and advances each schedule's mark, in one transaction. A schedule whose
+   * mark does not move (another process, or an earlier run, planned that far already) records
+   * nothing; a slot already in the ledger is left alone. Returns only the rows this call inserted:
+   * those are the slots this process owns and may fire.
+   */
+  recordSlots(
+    slots: readonly NewSlot[],
+    marks: ReadonlyMap<string, Date>,
+    now: Date,
+  ): SlotRecord[] {
+    const nowText = iso(now);
+    return this.db
+      .transaction(() => {
+        const blocked = new Set<string>();
+        for (const [schedule, slotAt] of marks) {
+          const { changes } = this.statements.advanceMark.run(schedule, iso(slotAt));
+          if (changes === 0) blocked.add(schedule);
+        }
+        const inserted: SlotRecord[] = [];
+        for (const slot of slots) {
+          if (blocked.has(slot.schedule)) continue;
+          const row = this.statements.insertSlot.get({
+            schedule: slot.schedule,
+            slotAt: iso(slot.slotAt),
+            branch: slot.branch,
+            manual: slot.manual ? 1 : 0,
+            project: slot.project,
+            state: slot.state,
+            reason: slot.reason ?? null,
+            fireAt: iso(slot.fireAt),
+            nextAttemptAt: slot.state === 'pending' ? iso(slot.fireAt) : null,
+            now: nowText,
+          }) as Row | undefined;
+          if (row) inserted.push(toSlot(row));
+        }
+        return inserted;
+      })
+      .immediate();
+  }
+
+  get(id: number): SlotRecord | null {
+    const row = this.statements.byId.get(id) as Row | undefined;
+    return row ? toSlot(row) : null;
+  }
+
+  /**
+   * Claims the right to send create attempt number `expectedAttempts + 1` for a pending slot and
+   * records its intent (durably, before the request). Until the attempt is finished the slot's
+   * outcome counts as unknown, so a crash mid-request leaves it for discovery, never for a blind
+   * re-send. Returns the attempt id, or null when another process (or call) got there first.
+   */
+  beginAttempt(
+    id: number,
+    projectUuid: string,
+    expectedAttempts: number,
+    now: Date,
+  ): number | null {
+    return this.db
+      .transaction(() => {
+        const { changes } = this.statements.beginAttempt.run({
+          id,
+          projectUuid,
+          expected: expectedAttempts,
+          now: iso(now),
+        });
+        if (changes === 0) return null;
+        const row = this.statements.insertAttempt.get(id, iso(now)) as Row;
+        return row.id as number;
+      })
+      .immediate();
+  }
+
+  /** Records how a create attempt ended (see AttemptResult) and moves the slot accordingly. */
+  finishAttempt(
+    attemptId: number,
+    slotId: number,
+    result: AttemptResult,
+    details: { now: Date; error?: string; retryAt?: Date },
+  ): void {
+    const now = iso(details.now);
+    const error = details.error ?? null;
+    this.db
+      .transaction(() => {
+        this.statements.finishAttempt.run(result, error, attemptId);
+        const sql = {
+          accepted: `UPDATE slots SET state = 'triggered', triggered_at = @now, outcome_unknown = 0, error = NULL,
+                       updated_at = @now WHERE id = @id AND state = 'pending'`,
+          unknown: `UPDATE slots SET outcome_unknown = 1, error = @error, updated_at = @now
+                      WHERE id = @id AND state = 'pending'`,
+          rejected: `UPDATE slots SET state = 'failed', reason = @error, error = @error, outcome_unknown = 0,
+                       updated_at = @now WHERE id = @id AND state = 'pending'`,
+          not_sent: `UPDATE slots SET attempts = attempts - 1, outcome_unknown = 0, error = @error,
+                       intent_at = CASE WHEN attempts = 1 THEN NULL ELSE intent_at END,
+                       next_attempt_at = @retryAt, updated_at = @now WHERE id = @id AND state = 'pending'`,
+        }[result];
+        this.db.prepare(sql).run({
+          id: slotId,
+          now,
+          error,
+          retryAt: details.retryAt ? iso(details.retryAt) : now,
+        });
+      })
+      .immediate();
+  }
+
+  /** Pending slots ready to send (not waiting on an unknown outcome), oldest fire time first. */
+  dueSends(now: Date, limit = 1000): SlotRecord[] {
+    return (this.statements.dueSends.all(iso(now), limit) as Row[]).map(toSlot);
+  }
+
+  /** Slots that still need the API: waiting for discovery, or following a build to its end. */
+  openSlots(): SlotRecord[] {
+    return (this.statements.openSlots.all() as Row[]).map(toSlot);
+  }
+
+  /** Build UUIDs of the project already claimed by a slot, for builds queued since `since`. */
+  claimedBuildUuids(projectUuid: string, since: Date): Set<string> {
+    const rows = this.statements.claimedSince.all(projectUuid, iso(since)) as Row[];
+    return new Set(rows.map((row) => row.build_uuid as string));
+  }
+
+  /**
+   * Attaches a discovered build to a slot. False when the slot already has a build or the build
+   * belongs to another slot (the UNIQUE constraint is the last word between two processes).
+   */
+  claimBuild(id: number, build: BuildSeen, now: Date): boolean {
+    try {
+      const { changes } = this.db
+        .prepare(
+          `UPDATE slots SET build_uuid = @uuid, build_status = @status, build_queued_at = @queuedAt,
+             finished_at = @finishedAt, state = @state, outcome_unknown = 0,
+             triggered_at = COALESCE(triggered_at, @now), error = NULL, updated_at = @now
+           WHERE id = @id AND build_uuid IS NULL AND state IN ('pending', 'triggered')`,
+        )
+        .run({
+          id,
+          uuid: build.uuid,
+          status: build.status,
+          queuedAt: build.queuedAt ? iso(build.queuedAt) : iso(now),
+          finishedAt: build.final ? iso(build.finishedAt ?? now) : null,
+          state: build.final ? 'finished' : 'running',
+          now: iso(now),
+        });
+      return changes === 1;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      throw error;
+    }
+  }
+
+  /** Records a claimed build's newer status; a final one finishes the slot. */
+  updateBuild(id: number, build: Omit<BuildSeen, 'uuid' | 'queuedAt'>, now: Date): void {
+    this.db
+      .prepare(
+        `UPDATE slots SET build_status = @status, state = @state, finished_at = @finishedAt, updated_at = @now
+         WHERE id = @id AND state = 'running'`,
+      )
+      .run({
+        id,
+        status: build.status,
+        state: build.final ? 'finished' : 'running',
+        finishedAt: build.final ? iso(build.finishedAt ?? now) : null,
+        now: iso(now),
+      });
+  }
+
+  /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */
+  closeSlot(id: number, state: 'skipped' | 'failed', reason: string, now: Date): void {
+    this.db
+      .prepare(
+        `UPDATE slots SET state = @state, reason = @reason, error = CASE WHEN @state = 'failed' THEN @reason ELSE error END,
+           outcome_unknown = 0, updated_at = @now
+         WHERE id = @id AND state IN ('pending', 'triggered')`,
+      )
+      .run({ id, state, reason, now: iso(now) });
+  }
+
+  /** The latest other slot of this schedule and branch that started a build (for `overlap`). */
+  previousBuildSlot(schedule: string, branch: string, excludeId: number): SlotRecord | null {
+    const row = this.statements.previousBuild.get(schedule, branch, excludeId) as Row | undefined;
+    return row ? toSlot(row) : null;
+  }
+
+  /** Slots newest first, optionally of one schedule. */
+  listSlots(options: { schedule?: string | null; limit: number }): SlotRecord[] {
+    const rows = this.statements.list.all({
+      schedule: options.schedule ?? null,
+      limit: options.limit,
+    });
+    return (rows as Row[]).map(toSlot);
+  }
+
+  /** The create attempts of a slot, oldest first. */
+  attemptsOf(id: number): { sentAt: Date; result: string; error: string | null }[] {
+    return (this.statements.attemptsOf.all(id) as Row[]).map((row) => ({
+      sentAt: new Date(row.sent_at as string),
+      result: row.result as string,
+      error: (row.error as string | null) ?? null,
+    }));
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** The underlying handle, for read-only views (status page, metrics). */
+  get handle(): Database.Database {
+    return this.db;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Simulated time for the API-economy and drain scenarios: the real daemon (runDaemon, the got
+ * client, the pacer, the SQLite ledger) and the simulator share one manual clock, and a driver
+ * jumps the clock to the next instant anything sleeps until, once the daemon has settled. Nothing
+ * happens between wake-ups, so hours of simulated time take seconds, and the API calls counted are
+ * the ones the daemon would make in real time.
+ */
+import { createCodeshipClient } from '../adapters/codeship-client.ts';
+import { type Ledger, openLedger } from '../adapters/ledger.ts';
+import { createLogger } from '../adapters/logger.ts';
+import { loadConfig, requireApi } from '../config.ts';
+import { runDaemon } from '../daemon.ts';
+import { ScheduleSet } from '../daemon/schedule-set.ts';
+import { createRuntime, loadConfiguredSchedules } from '../deps.ts';
+import type { Clock, CodeshipApi } from '../ports.ts';
+import { type Simulator, startSimulator } from '../simulator/index.ts';
+import type { SimulatorSeed } from '../simulator/types.ts';
+import { BENCH_PASSWORD, BENCH_USERNAME } from './fleet.ts';
+
+interface Sleeper {
+  wakeAtMs: number;
+  resolve: () => void;
+}
+
+/** A manual clock (as test/helpers/manual-clock.ts) that also tells when its next sleeper wakes. */
+export class BenchClock implements Clock {
+  private nowMs: number;
+  private sleepers: Sleeper[] = [];
+
+  constructor(start: Date) {
+    this.nowMs = start.getTime();
+  }
+
+  now(): Date {
+    return new Date(this.nowMs);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sleeper: Sleeper = { wakeAtMs: this.nowMs + ms, resolve };
+      this.sleepers.push(sleeper);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Earliest wake-up instant of any sleeper, or null when nobody sleeps. */
+  nextWakeMs(): number | null {
+    let next: number | null = null;
+    for (const s of this.sleepers) if (next === null || s.wakeAtMs < next) next = s.wakeAtMs;
+    return next;
+  }
+
+  /** Moves time to `atMs` and wakes the sleepers that are due. */
+  advanceTo(atMs: number): void {
+    this.nowMs = Math.max(this.nowMs, atMs);
+    const due = this.sleepers.filter((s) => s.wakeAtMs <= this.nowMs);
+    this.sleepers = this.sleepers.filter((s) => s.wakeAtMs > this.nowMs);
+    for (const sleeper of due) sleeper.resolve();
+  }
+}
+
+/** Lets pending promise callbacks and a few turns of I/O run. */
+async function settle(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Counts API calls in progress (waiting in the pacer or on the wire) without changing them. */
+function instrument(client: CodeshipApi, counter: { inFlight: number; progress: number }): CodeshipApi {
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    counter.inFlight += 1;
+    counter.progress += 1;
+    return promise.finally(() => {
+      counter.inFlight -= 1;
+      counter.progress += 1;
+    });
+  };
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property === 'listBuilds') {
+        return (...args: unknown[]) => {
+          const inner = (value as (...a: unknown[]) => AsyncIterable<unknown>).apply(target, args);
+          return {
+            [Symbol.asyncIterator]() {
+              const it = inner[Symbol.asyncIterator]();
+              return {
+                next: () => track(it.next()),
+                return: (v?: unknown) => (it.return ? track(it.return(v)) : Promise.resolve({ done: true, value: v })),
+              };
+            },
+          };
+        };
+      }
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return result instanceof Promise ? track(result) : result;
+      };
+    },
+  });
+}
+
+export interface SimulatedDaemon {
+  clock: BenchClock;
+  sim: Simulator;
+  ledger: Ledger;
+  /** Rate-limit answers the client received (its observer). */
+  rateLimited(): number;
+  /** Runs until `done()` or until `maxMs` of simulated time have passed; returns the simulated ms spent. */
+  runUntil(done: () => boolean, maxMs: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the simulator (60 requests a minute, `buildDurationMs` builds) and the daemon on one
+ * BenchClock starting at `start`, with the schedules of `schedulesDir` and a ledger at `databasePath`.
+ */
+export async function startSimulatedDaemon(options: {
+  start: Date;
+  seed: SimulatorSeed;
+  schedulesDir: string;
+  databasePath: string;
+  buildDurationMs: number;
+}): Promise<SimulatedDaemon> {
+  const clock = new BenchClock(options.start);
+  const sim = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    seed: options.seed,
+    now: () => clock.now().getTime(),
+    buildDurationMs: options.buildDurationMs,
+  });
+  const config = loadConfig({
+    CODESHIP_API_URL: sim.url,
+    CODESHIP_USERNAME: BENCH_USERNAME,
+    CODESHIP_PASSWORD: BENCH_PASSWORD,
+    SCHEDULES_DIR: options.schedulesDir,
+    DATABASE_PATH: options.databasePath,
+    LOG_LEVEL: 'silent',
+  });
+  const logger = createLogger({ level: 'silent' });
+  const counter = { inFlight: 0, progress: 0 };
+  let rateLimited = 0;
+  const client = createCodeshipClient({
+    api: requireApi(config),
+    clock,
+    logger,
+    observer: { rateLimited: () => void (rateLimited += 1) },
+  });
+  const api = instrument(client, counter);
+  const ledger = openLedger(options.databasePath);
+  const schedules = new ScheduleSet();
+  const loaded = loadConfiguredSchedules(config);
+  const report = schedules.apply(loaded.files, loaded.issues);
+  if (report.issues.length > 0) throw new Error(`bench schedules invalid: ${JSON.stringify(report.issues[0])}`);
+  const rt = createRuntime({ config, ledger, api, clock, logger, schedule: (n) => schedules.get(n) });
+  const controller = new AbortController();
+  const daemon = runDaemon(rt, { signal: controller.signal, schedules, loadSchedules: () => loadConfiguredSchedules(config) });
+
+  const queued = () => {
+    const q = client.pacer.stats().queued;
+    return q.trigger + q.normal + q.reconcile;
+  };
+  /** Waits until every call in progress waits on the clock (pacer) and no callback is pending. */
+  const quiesce = async () => {
+    let idleChecks = 0;
+    let lastProgress = counter.progress;
+    let stableSinceMs = performance.now();
+    for (;;) {
+      await settle();
+      if (counter.inFlight <= queued()) {
+        idleChecks += 1;
+        if (idleChecks >= 2) return;
+        continue;
+      }
+      idleChecks = 0;
+      if (counter.progress !== lastProgress) {
+        lastProgress = counter.progress;
+        stableSinceMs = performance.now();
+      } else if (performance.now() - stableSinceMs > 300) {
+        // A call waits on the clock by another path (the token, a back-off): time must move.
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+
+  return {
+    clock,
+    sim,
+    ledger,
+    rateLimited: () => rateLimited,
+    async runUntil(done, maxMs) {
+      const startMs = clock.now().getTime();
+      const endMs = startMs + maxMs;
+      for (;;) {
+        await quiesce();
+        const nowMs = clock.now().getTime();
+        if (done() || nowMs >= endMs) return nowMs - startMs;
+        const wake = clock.nextWakeMs() ?? nowMs + 30_000;
+        clock.advanceTo(Math.min(endMs, Math.max(wake, nowMs + 1)));
+      }
+    },
+    async stop() {
+      controller.abort(new Error('bench over'));
+      await daemon;
+      ledger.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Counts a ledger query's single number. */
+export function count(ledger: Ledger, sql: string, ...params: unknown[]): number {
+  const row = ledger.handle.prepare(sql).get(...params) as Record<string, number>;
+  return Number(Object.values(row)[0] ?? 0);
+}

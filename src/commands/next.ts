@@ -1,0 +1,134 @@
+/**
+ * `codeship-cron next [NAME] [--count N] [--from ISO] [--json] [--schedules DIR]`: the next N
+ * fires (nominal instants) of each schedule strictly after `--from` (default now). No credentials,
+ * network or database. JSON: `[{"schedule","at"}]` sorted by `at`.
+ */
+import { loadScheduleDir } from '../adapters/schedule-dir.ts';
+import { loadConfig } from '../config.ts';
+import { isBranchGlob } from '../core/branch-glob.ts';
+import { describeCron, nextFireAfter } from '../core/cron.ts';
+import { zoneOffsetMs } from '../core/cron-zone.ts';
+import { formatScheduleIssue } from '../core/errors.ts';
+import type { Schedule } from '../core/model.ts';
+import { formatDuration, parseInstant, toIso } from '../core/time.ts';
+import { type Command, parseCommandArgs, parsePositiveInt, UsageError } from './context.ts';
+
+export const MAX_COUNT = 1000;
+
+/** `Sun 2026-03-29 03:00:00 +02:00`: the instant as a wall time of `timezone`. */
+export function formatWallTime(at: Date, timezone: string): string {
+  const offsetMs = zoneOffsetMs(timezone, at.getTime());
+  const wall = new Date(at.getTime() + offsetMs).toISOString();
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][
+    new Date(at.getTime() + offsetMs).getUTCDay()
+  ];
+  const sign = offsetMs < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMs) / 60_000;
+  const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${weekday} ${wall.slice(0, 10)} ${wall.slice(11, 19)} ${offset}`;
+}
+
+function fires(schedule: Schedule, from: Date, count: number): Date[] {
+  const result: Date[] = [];
+  let cursor = from;
+  while (result.length < count) {
+    const next = nextFireAfter(schedule.cron, schedule.timezone, cursor);
+    if (next === null) break;
+    result.push(next);
+    cursor = next;
+  }
+  return result;
+}
+
+function header(schedule: Schedule): string[] {
+  const lines = [
+    `${schedule.name}: "${schedule.cron}" in ${schedule.timezone}: ${describeCron(schedule.cron)}${schedule.enabled ? '' : ' (disabled: does not fire)'}`,
+  ];
+  const resolved = schedule.branches.some(isBranchGlob) || schedule.stale !== null;
+  const branchWord = schedule.branches.length === 1 && !resolved ? 'branch' : 'branches';
+  let detail = `  project ${schedule.project}, ${branchWord} ${schedule.branches.join(', ')}`;
+  if (resolved) detail += ' (the branch set is resolved at fire time from the build history)';
+  lines.push(detail);
+  if (schedule.stale) {
+    lines.push(
+      `  stale: only branches whose newest build is older than ${formatDuration(schedule.stale.olderThanMs)}, at most ${schedule.stale.max} per fire`,
+    );
+  }
+  if (schedule.jitterMs > 0) {
+    lines.push(
+      `  jitter: each fire starts up to ${formatDuration(schedule.jitterMs)} after the times below (its slot keeps the nominal time)`,
+    );
+  }
+  return lines;
+}
+
+const next: Command = async (context) => {
+  const { values, positionals } = parseCommandArgs(
+    context,
+    {
+      count: { type: 'string' },
+      from: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      schedules: { type: 'string' },
+    },
+    1,
+  );
+  const count = parsePositiveInt(values.count, '--count', 5);
+  if (count > MAX_COUNT)
+    throw new UsageError(`--count must be at most ${MAX_COUNT} (got "${values.count}")`);
+  let from = new Date();
+  if (values.from !== undefined) {
+    const parsed = parseInstant(values.from);
+    if (parsed === null) {
+      throw new UsageError(
+        `--from must be an ISO-8601 instant such as 2026-03-29T00:00:00Z (got "${values.from}")`,
+      );
+    }
+    from = parsed;
+  }
+  const config = loadConfig(context.env);
+  const dir = values.schedules ?? config.schedulesDir;
+  const loaded = loadScheduleDir(dir, { defaultTimezone: config.defaultTimezone });
+  for (const issue of loaded.issues) context.stderr(`${formatScheduleIssue(issue)}\n`);
+  let selected = loaded.schedules;
+  const name = positionals[0];
+  if (name !== undefined) {
+    selected = selected.filter((schedule) => schedule.name === name);
+    if (selected.length === 0) {
+      const known = loaded.schedules.map((s) => s.name).join(', ') || 'none';
+      context.stderr(`error: no valid schedule named "${name}" in ${dir} (known: ${known})\n`);
+      return 1;
+    }
+  }
+  const exitCode = loaded.issues.length > 0 ? 1 : 0;
+  if (values.json) {
+    const rows = selected
+      .filter((schedule) => schedule.enabled)
+      .flatMap((schedule) =>
+        fires(schedule, from, count).map((at) => ({ schedule: schedule.name, at })),
+      )
+      .sort((a, b) => a.at.getTime() - b.at.getTime() || a.schedule.localeCompare(b.schedule))
+      .map((row) => ({ schedule: row.schedule, at: toIso(row.at) }));
+    context.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    return exitCode;
+  }
+  if (selected.length === 0) {
+    context.stdout(`no schedules in ${dir}\n`);
+    return exitCode;
+  }
+  const blocks = selected.map((schedule) => {
+    const lines = header(schedule);
+    if (schedule.enabled) {
+      for (const at of fires(schedule, from, count)) {
+        lines.push(`  ${formatWallTime(at, schedule.timezone)}   ${toIso(at)}`);
+      }
+    }
+    return lines.join('\n');
+  });
+  context.stdout(
+    `fires after ${toIso(from)} (local time in each schedule's zone, then UTC):\n\n${blocks.join('\n\n')}\n`,
+  );
+  return exitCode;
+};
+
+export default next;

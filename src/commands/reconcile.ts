@@ -1,0 +1,46 @@
+/** `codeship-cron reconcile`: one reconciliation pass over every open slot, then exit. */
+
+import { systemClock } from '../adapters/system-clock.ts';
+import { loadConfig } from '../config.ts';
+import { reconcileOnce } from '../daemon/reconcile.ts';
+import {
+  createApi,
+  createRootLogger,
+  createRuntime,
+  loadConfiguredSchedules,
+  openConfiguredLedger,
+} from '../deps.ts';
+import { type Command, parseCommandArgs } from './context.ts';
+
+const reconcile: Command = async (context) => {
+  const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
+  const config = loadConfig(context.env, context.readSecret);
+  const logger = createRootLogger(config, { command: 'reconcile' });
+  const api = createApi(config, logger);
+  const ledger = openConfiguredLedger(config);
+  try {
+    const { schedules } = loadConfiguredSchedules(config);
+    const byName = new Map(schedules.map((s) => [s.name, s]));
+    const rt = createRuntime({
+      config,
+      ledger,
+      api,
+      clock: systemClock,
+      logger,
+      schedule: (n) => byName.get(n),
+    });
+    const result = await reconcileOnce(rt, context.signal);
+    const open = ledger.openSlots().length;
+    const summary = { before: result.open, open, apiCalls: result.apiCalls };
+    context.stdout(
+      values.json
+        ? `${JSON.stringify(summary)}\n`
+        : `reconciled ${result.open} open slot(s) with ${result.apiCalls} API call(s); ${open} still open\n`,
+    );
+    return 0;
+  } finally {
+    ledger.close();
+  }
+};
+
+export default reconcile;

@@ -1,0 +1,224 @@
+/**
+ * Cron date math: the only importer of croner. Used solely to compute fire times after a given
+ * instant; firing is the daemon's own loop.
+ *
+ * Semantics (PRODUCT.md, "Time semantics"): day-of-month and day-of-week combine with OR; each
+ * expression is evaluated in its own zone; a wall time skipped by a spring-forward change fires
+ * once at the first instant after the gap; a wall time that occurs twice fires once, at its first
+ * occurrence, unless the expression fires at least hourly (its hour field covers all 24 hours),
+ * which keeps firing every real hour (and so skips wall times in a gap, as the hour goes on).
+ *
+ * croner 11 with `fixedTimeRule: 'single-value'` does exactly this for fixed-time expressions (one
+ * value each in second, minute, hour) and for expressions whose hour field covers every hour. For
+ * the rest (`0,30 2 * * *`, `0 *\/2 * * *`, `*\/10 2 * * *`) croner fires both occurrences of a
+ * repeated time and drops gap times, so this module drops the second occurrence and adds the fire
+ * after a gap itself (see `contractFix`). `no-wildcard` was not kept: it made `0 0-23 * * *` fire
+ * once in a repeated hour although it is hourly.
+ */
+import { Cron, CronPattern } from 'croner';
+import { transitionsBetween } from './cron-zone.ts';
+import { type CronFields, expandNickname } from './describe.ts';
+
+export { describeCron } from './describe.ts';
+
+const CRONER_OPTIONS = {
+  mode: '5-or-6-parts',
+  fixedTimeRule: 'single-value',
+  paused: true,
+} as const;
+
+/** How many compiled patterns are kept; each croner `Cron` holds ~85 KB (a 10,000-entry year table). */
+export const CRON_CACHE_LIMIT = 512;
+
+/** What a pattern needs beyond croner: whether this module corrects croner's DST handling. */
+interface PatternTraits {
+  /** Interval expression (not fixed-time) whose hour field misses some hours. */
+  readonly contractFix: boolean;
+}
+
+interface Compiled {
+  readonly cron: Cron;
+  readonly traits: PatternTraits;
+}
+
+/** Least-recently-used map: a hit moves the entry to the end, an insert past `limit` drops the oldest. */
+class LruCache<V> {
+  private readonly entries = new Map<string, V>();
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const compiledCache = new LruCache<Compiled>(CRON_CACHE_LIMIT);
+const traitsCache = new LruCache<PatternTraits>(CRON_CACHE_LIMIT * 4);
+/** The same expressions evaluated in UTC: their "wall times" tell whether a gap held a match. */
+const wallCache = new LruCache<Cron>(CRON_CACHE_LIMIT);
+
+/** Number of compiled (expression, zone) patterns held now; for tests and metrics. */
+export function cronCacheSize(): number {
+  return compiledCache.size;
+}
+
+function traitsOf(expression: string): PatternTraits {
+  let traits = traitsCache.get(expression);
+  if (!traits) {
+    const pattern = new CronPattern(expression, 'UTC', CRONER_OPTIONS);
+    const everyHour = pattern.hour.every((value) => value !== 0);
+    traits = { contractFix: !pattern.isFixedTime && !everyHour };
+    traitsCache.set(expression, traits);
+  }
+  return traits;
+}
+
+function compiled(expression: string, timezone: string): Compiled {
+  const key = `${timezone}\u0000${expression}`;
+  let entry = compiledCache.get(key);
+  if (!entry) {
+    const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone });
+    entry = { cron, traits: traitsOf(expression) };
+    compiledCache.set(key, entry);
+  }
+  return entry;
+}
+
+function wallClock(expression: string): Cron {
+  let cron = wallCache.get(expression);
+  if (!cron) {
+    cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
+    wallCache.set(expression, cron);
+  }
+  return cron;
+}
+
+const NEVER_FIRES_FROM = new Date('2000-01-01T00:00:00Z');
+
+/**
+ * Checks an expression: 5 fields, or 6 with seconds first, or a nickname (`@daily` ...). Returns
+ * null when it is valid and fires at least once, else what is wrong with what was expected, e.g.
+ * `never fires (no date matches it) (expected an expression that matches at least one date)`.
+ */
+export function checkCronExpression(expression: string): string | null {
+  const cached = verdictCache.get(expression);
+  if (cached !== undefined) return cached.problem;
+  const problem = findCronProblem(expression);
+  verdictCache.set(expression, { problem });
+  return problem;
+}
+
+/** Expressions already checked: a fleet repeats a few hundred of them thousands of times. */
+const verdictCache = new LruCache<{ problem: string | null }>(CRON_CACHE_LIMIT * 4);
+
+function findCronProblem(expression: string): string | null {
+  const fields: CronFields | string = expandNickname(expression);
+  if (typeof fields === 'string') return fields;
+  if (fields.dayOfWeek.includes('+')) {
+    return `"+" (day-of-month AND day-of-week) is not supported (expected day-of-month and day-of-week to combine with OR, as in cron)`;
+  }
+  let next: Date | null;
+  try {
+    next = compiled(fields.text, 'UTC').cron.nextRun(NEVER_FIRES_FROM);
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^CronPattern: /, '');
+    return `${reason.charAt(0).toLowerCase()}${reason.slice(1)} (expected ${fields.seconds === null ? '' : 'second '}minute hour day-of-month month day-of-week, e.g. "30 2 * * 1-5")`;
+  }
+  if (next === null) {
+    return 'never fires (no date matches it) (expected an expression that matches at least one date, e.g. not 31 February)';
+  }
+  return null;
+}
+
+/** Whether `at` is the second pass of a wall time repeated by a fall-back change. */
+function isRepeatedWallTime(timezone: string, atMs: number): boolean {
+  // Offsets move back by at most a few hours; look for a fold that `at` lies in.
+  for (const t of transitionsBetween(timezone, atMs - 4 * 3_600_000, atMs)) {
+    const foldMs = t.offsetBeforeMs - t.offsetAfterMs;
+    if (foldMs > 0 && atMs >= t.at && atMs < t.at + foldMs) return true;
+  }
+  return false;
+}
+
+/** The first gap in `(fromMs, toMs]` whose skipped wall times hold a match: its end instant. */
+function firstMatchedGap(
+  expression: string,
+  timezone: string,
+  fromMs: number,
+  toMs: number,
+): number | null {
+  for (const t of transitionsBetween(timezone, fromMs, toMs)) {
+    if (t.offsetAfterMs <= t.offsetBeforeMs) continue;
+    const gapStartWallMs = t.at + t.offsetBeforeMs;
+    const gapEndWallMs = t.at + t.offsetAfterMs;
+    const match = wallClock(expression).nextRun(new Date(gapStartWallMs - 1));
+    if (match !== null && match.getTime() < gapEndWallMs) return t.at;
+  }
+  return null;
+}
+
+/** How far ahead a gap is looked for when the expression never fires again (it always does). */
+const GAP_HORIZON_MS = 366 * 24 * 3_600_000;
+
+/** The first fire of `expression` in `timezone` strictly after `after`, or null if it never fires again. */
+export function nextFireAfter(expression: string, timezone: string, after: Date): Date | null {
+  const { cron, traits } = compiled(expression, timezone);
+  if (!traits.contractFix) return cron.nextRun(after);
+  let cursor = after;
+  for (let guard = 0; guard < 10_000; guard += 1) {
+    const candidate = cron.nextRun(cursor);
+    const limitMs = candidate?.getTime() ?? cursor.getTime() + GAP_HORIZON_MS;
+    const gapEnd = firstMatchedGap(expression, timezone, cursor.getTime(), limitMs);
+    if (gapEnd !== null) return new Date(gapEnd);
+    if (candidate === null) return null;
+    if (!isRepeatedWallTime(timezone, candidate.getTime())) return candidate;
+    cursor = candidate;
+  }
+  return null;
+}
+
+/** Fires in `(after, until]`, oldest first, at most `limit` of them. */
+export function firesBetween(
+  expression: string,
+  timezone: string,
+  after: Date,
+  until: Date,
+  limit: number,
+): Date[] {
+  const fires: Date[] = [];
+  let cursor = after;
+  while (fires.length < limit) {
+    const next = nextFireAfter(expression, timezone, cursor);
+    if (next === null || next.getTime() > until.getTime()) break;
+    fires.push(next);
+    cursor = next;
+  }
+  return fires;
+}
+
+/** The next `count` fires strictly after `after`, oldest first (fewer if it stops firing). */
+export function nextFires(
+  expression: string,
+  timezone: string,
+  after: Date,
+  count: number,
+): Date[] {
+  return firesBetween(expression, timezone, after, new Date(8.64e15), count);
+}

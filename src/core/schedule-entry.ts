@@ -1,0 +1,174 @@
+/**
+ * One entry of `schedules:` -> a Schedule with defaults applied, or every problem with it. Pure.
+ */
+import { isMap, isScalar, type Node, type Pair, type YAMLMap } from 'yaml';
+import { checkCronExpression } from './cron.ts';
+import type { ScheduleIssue } from './errors.ts';
+import type { OverlapPolicy, Schedule } from './model.ts';
+import type { Locator, ParseOptions } from './schedule.ts';
+import {
+  type Checked,
+  checkBoolean,
+  checkDuration,
+  checkJitter,
+  checkName,
+  checkOverlap,
+  checkText,
+  checkTimezone,
+  DEFAULT_CATCHUP_MS,
+  describeType,
+  SCHEDULE_KEYS,
+  unknownKeyMessage,
+} from './schedule-fields.ts';
+import {
+  type Field,
+  readBranches,
+  readStale,
+  shortestIntervalMs,
+  toPlain,
+} from './schedule-parts.ts';
+
+export interface ReadEntry {
+  readonly schedule: Schedule | null;
+  readonly issues: ScheduleIssue[];
+  /** The entry's name when it has a valid one, for duplicate checks. */
+  readonly name: string | null;
+  readonly nameLine: number;
+}
+
+function fieldsOf(map: YAMLMap, locator: Locator, unknown: (key: string, pair: Pair) => void) {
+  const fields = new Map<string, Field>();
+  for (const pair of map.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const node = locator.resolve(pair.value) as Node | null;
+    const value = isScalar(node) ? node.value : (node ?? null);
+    if ((SCHEDULE_KEYS as readonly string[]).includes(key)) {
+      fields.set(key, { pair, value: toPlain(value), node });
+    } else unknown(key, pair);
+  }
+  return fields;
+}
+
+/** Reads one list item; `index` is 0-based, messages say `#1` for the first entry without a name. */
+export function readEntry(
+  value: unknown,
+  itemNode: Node,
+  index: number,
+  file: string,
+  options: ParseOptions,
+  locator: Locator,
+): ReadEntry {
+  const issues: ScheduleIssue[] = [];
+  const entryLine = locator.line(itemNode);
+  if (!isMap(value)) {
+    const got = isScalar(value) ? describeType(value.value) : describeType(toPlain(value));
+    issues.push({
+      file,
+      line: entryLine,
+      schedule: `#${index + 1}`,
+      field: null,
+      message: `is ${got} (expected a mapping with name, cron, project and branch)`,
+    });
+    return { schedule: null, issues, name: null, nameLine: entryLine };
+  }
+  const unknownKeys: [string, Pair][] = [];
+  const fields = fieldsOf(value, locator, (key, pair) => unknownKeys.push([key, pair]));
+  const nameField = fields.get('name');
+  const nameChecked = nameField ? checkName(nameField.value) : null;
+  const label = nameChecked?.ok
+    ? nameChecked.value
+    : typeof nameField?.value === 'string' && nameField.value !== ''
+      ? nameField.value
+      : `#${index + 1}`;
+  const report = (line: number, field: string | null, message: string) =>
+    issues.push({ file, line, schedule: label, field, message });
+  for (const [key, pair] of unknownKeys) {
+    report(locator.line(pair), key, unknownKeyMessage(key, SCHEDULE_KEYS));
+  }
+  /** Checks a field if present; reports and returns null when missing-and-required or invalid. */
+  function take<T>(
+    key: string,
+    check: (value: unknown) => Checked<T>,
+    fallback: T | null,
+    expected?: string,
+  ): T | null {
+    const field = fields.get(key);
+    if (!field) {
+      if (fallback === null && expected)
+        report(entryLine, key, `is missing (expected ${expected})`);
+      return fallback;
+    }
+    const checked = check(field.value);
+    if (!checked.ok) {
+      report(locator.line(field.pair), key, checked.message);
+      return null;
+    }
+    return checked.value;
+  }
+
+  const name = take('name', checkName, null, 'a unique name such as nightly-api');
+  const cron = take(
+    'cron',
+    (v) => {
+      const text = checkText(v, 'a cron expression such as "0 2 * * *"');
+      if (!text.ok) return text;
+      const problem = checkCronExpression(text.value);
+      if (!problem) return text;
+      // Nickname messages already name the expression.
+      const named = problem.startsWith('@') || problem.startsWith('unknown nickname');
+      return { ok: false, message: named ? problem : `"${text.value}" ${problem}` };
+    },
+    null,
+    'a cron expression such as "0 2 * * *"',
+  );
+  const timezone = take('timezone', checkTimezone, options.defaultTimezone);
+  const project = take(
+    'project',
+    (v) => checkText(v, 'a project UUID or name such as acme/api'),
+    null,
+    'a project UUID or name such as acme/api',
+  );
+  const branches = readBranches(fields, entryLine, report, locator);
+  const catchupMs = take('catchup', (v) => checkDuration(v, 'never'), DEFAULT_CATCHUP_MS);
+  const overlap = take<OverlapPolicy>('overlap', checkOverlap, 'allow');
+  const jitterMs = take('jitter', (v) => checkDuration(v, null), 0);
+  const enabled = take('enabled', checkBoolean, true);
+  const stale = readStale(fields.get('stale'), report, locator);
+
+  if (jitterMs !== null && jitterMs > 0) {
+    const interval = cron !== null && timezone !== null ? shortestIntervalMs(cron, timezone) : null;
+    const problem = checkJitter(jitterMs, interval);
+    const jitterField = fields.get('jitter');
+    if (problem && jitterField) report(locator.line(jitterField.pair), 'jitter', problem);
+  }
+  const nameLine = nameField ? locator.line(nameField.pair) : entryLine;
+  if (
+    issues.length > 0 ||
+    name === null ||
+    cron === null ||
+    timezone === null ||
+    project === null ||
+    branches === null ||
+    catchupMs === null ||
+    overlap === null ||
+    jitterMs === null ||
+    enabled === null ||
+    stale === undefined
+  ) {
+    return { schedule: null, issues, name, nameLine };
+  }
+  const schedule: Schedule = Object.freeze({
+    name,
+    cron,
+    timezone,
+    project,
+    branches: Object.freeze(branches),
+    catchupMs,
+    overlap,
+    jitterMs,
+    enabled,
+    stale,
+    source: Object.freeze({ file, line: entryLine }),
+  });
+  return { schedule, issues, name, nameLine };
+}

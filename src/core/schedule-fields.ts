@@ -1,0 +1,188 @@
+/**
+ * The fields of a schedule entry: which keys exist and how each value is checked. Each check
+ * returns the value or a message `what is wrong (what was expected)`. Pure.
+ */
+import { checkBranchPattern } from './branch-glob.ts';
+import { canonicalTimeZone, isKnownTimeZone } from './cron-zone.ts';
+import { closestMatch } from './did-you-mean.ts';
+import { OVERLAP_POLICIES, type OverlapPolicy } from './model.ts';
+import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
+
+/** Keys a file may hold at its top level (`$schema` lets JSON files name the schema). */
+export const FILE_KEYS = ['schedules', '$schema'] as const;
+
+/** Keys a schedule entry may hold, in the order the docs list them. */
+export const SCHEDULE_KEYS = [
+  'name',
+  'cron',
+  'timezone',
+  'project',
+  'branch',
+  'branches',
+  'catchup',
+  'overlap',
+  'jitter',
+  'enabled',
+  'stale',
+] as const;
+
+/** Keys of `stale:`. */
+export const STALE_KEYS = ['older_than', 'max'] as const;
+
+export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+export const DEFAULT_CATCHUP_MS = 3_600_000;
+export const DEFAULT_STALE_MAX = 10;
+/** Jitter never reaches a day: a nightly slot must not drift into the next night. */
+export const MAX_JITTER_MS = DAY;
+
+/** A checked value, or what is wrong with it. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
+const bad = <T>(message: string): Checked<T> => ({ ok: false, message });
+
+/** A short name for a value's YAML/JSON type, for "got ..." in messages. */
+export function describeType(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value}"`;
+  return `${typeof value === 'number' ? 'the number' : 'the boolean'} ${String(value)}`;
+}
+
+/** The unknown-key message, with a "did you mean" hint when a known key is close. */
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const hint = closestMatch(key, known);
+  return hint
+    ? `unknown key (did you mean "${hint}"?)`
+    : `unknown key (expected one of ${known.join(', ')})`;
+}
+
+export function checkName(value: unknown): Checked<string> {
+  if (typeof value !== 'string' || value === '') {
+    return bad(`is ${describeType(value)} (expected a name of letters, digits, ".", "_" or "-")`);
+  }
+  if (!NAME_PATTERN.test(value)) {
+    return bad(
+      `"${value}" has characters other than A-Z a-z 0-9 . _ - (expected e.g. nightly-api)`,
+    );
+  }
+  if (value.length > 100) return bad(`is ${value.length} characters long (expected at most 100)`);
+  return ok(value);
+}
+
+/** A non-empty string; numbers are refused so that `1.10` is never read as `1.1`. */
+export function checkText(value: unknown, expected: string): Checked<string> {
+  if (typeof value !== 'string') {
+    const quote = typeof value === 'number' ? `; quote it: "${value}"` : '';
+    return bad(`is ${describeType(value)} (expected ${expected}${quote})`);
+  }
+  if (value.trim() === '') return bad(`is empty (expected ${expected})`);
+  if (value.trim() !== value) return bad(`"${value}" has spaces around it (expected ${expected})`);
+  return ok(value);
+}
+
+let zoneNames: readonly string[] | null = null;
+
+const zoneVerdicts = new Map<string, Checked<string>>();
+
+export function checkTimezone(value: unknown): Checked<string> {
+  const text = checkText(value, 'an IANA time zone such as Europe/Berlin');
+  if (!text.ok) return text;
+  // Building an Intl formatter costs tens of microseconds; thousands of entries share a few zones.
+  let verdict = zoneVerdicts.get(text.value);
+  if (!verdict) {
+    verdict = checkZoneName(text.value);
+    if (zoneVerdicts.size >= 1024) zoneVerdicts.clear();
+    zoneVerdicts.set(text.value, verdict);
+  }
+  return verdict;
+}
+
+function checkZoneName(zone: string): Checked<string> {
+  const canonical = canonicalTimeZone(zone);
+  if (canonical !== null && isKnownTimeZone(zone) && /^[A-Za-z]/.test(zone)) {
+    if (canonical.toLowerCase() === zone.toLowerCase() && canonical !== zone) {
+      return bad(
+        `"${zone}" is not spelt as the tz database spells it (did you mean ${canonical}?)`,
+      );
+    }
+    return ok(zone);
+  }
+  zoneNames ??= Intl.supportedValuesOf('timeZone');
+  const hint = closestMatch(zone, zoneNames);
+  return bad(
+    `unknown time zone "${zone}" (expected an IANA zone such as Europe/Berlin or America/New_York${hint ? `; did you mean ${hint}?` : ''})`,
+  );
+}
+
+/** One branch name or glob (`release/*`, `feature/**`). */
+export function checkBranch(value: unknown): Checked<string> {
+  const text = checkText(value, 'a branch name such as main, or a glob such as release/*');
+  if (!text.ok) return text;
+  const problem = checkBranchPattern(text.value);
+  if (problem) {
+    return bad(
+      `"${text.value}" ${problem} (expected a git branch name such as main, or a glob such as release/*)`,
+    );
+  }
+  return ok(text.value);
+}
+
+/** A duration (`90s`, `15m`, `1h`, `7d`) or the number 0. */
+export function checkDuration(value: unknown, zeroMeaning: string | null): Checked<number> {
+  const expected = `a duration such as 90s, 15m, 1h or 7d${zeroMeaning ? `, or 0 for ${zeroMeaning}` : ''}`;
+  if (value === 0) return ok(0);
+  if (typeof value !== 'string') return bad(`is ${describeType(value)} (expected ${expected})`);
+  const ms = parseDuration(value);
+  if (ms === null) return bad(`"${value}" is not a duration (expected ${expected})`);
+  return ok(ms);
+}
+
+export function checkOverlap(value: unknown): Checked<OverlapPolicy> {
+  if (typeof value === 'string' && (OVERLAP_POLICIES as readonly string[]).includes(value)) {
+    return ok(value as OverlapPolicy);
+  }
+  const hint = typeof value === 'string' ? closestMatch(value, OVERLAP_POLICIES) : null;
+  return bad(
+    `is ${describeType(value)} (expected one of ${OVERLAP_POLICIES.join(', ')}${hint ? `; did you mean ${hint}?` : ''})`,
+  );
+}
+
+export function checkBoolean(value: unknown): Checked<boolean> {
+  if (typeof value === 'boolean') return ok(value);
+  return bad(`is ${describeType(value)} (expected true or false)`);
+}
+
+export function checkStaleMax(value: unknown): Checked<number> {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000) {
+    return ok(value);
+  }
+  return bad(`is ${describeType(value)} (expected a whole number from 1 to 1000)`);
+}
+
+/** Milliseconds in the largest unit that divides them evenly: `90m`, `23h`, `7d`. */
+export function exactDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * Jitter rule: at most 1 day, and less than the shortest interval between two fires, so jittered
+ * slots never swap order. `shortestIntervalMs` is null when the cron expression is invalid.
+ */
+export function checkJitter(jitterMs: number, shortestIntervalMs: number | null): string | null {
+  if (jitterMs > MAX_JITTER_MS)
+    return `${exactDuration(jitterMs)} is too long (expected at most 1d)`;
+  if (shortestIntervalMs !== null && jitterMs > 0 && jitterMs >= shortestIntervalMs) {
+    return `${exactDuration(jitterMs)} is not shorter than the ${exactDuration(shortestIntervalMs)} between two fires (expected less than the shortest interval of the cron expression)`;
+  }
+  return null;
+}

@@ -1,0 +1,254 @@
+/**
+ * Schedule files (PRODUCT.md, "Schedule files"): text in, validated schedules and every problem
+ * out, each located by line. Pure: the folder is read by `adapters/schedule-dir.ts`.
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+} from 'yaml';
+import type { ScheduleIssue } from './errors.ts';
+import type { Schedule } from './model.ts';
+import { readEntry } from './schedule-entry.ts';
+import { FILE_KEYS, unknownKeyMessage } from './schedule-fields.ts';
+
+export interface ParseOptions {
+  /** Zone of entries that name none (DEFAULT_TIMEZONE, already validated). */
+  readonly defaultTimezone: string;
+}
+
+export interface ParsedFile {
+  readonly schedules: Schedule[];
+  readonly issues: ScheduleIssue[];
+}
+
+/** Reads a node's line; a document-level helper shared with the entry reader. */
+export interface Locator {
+  line(node: Node | Pair | null | undefined): number;
+  resolve(node: unknown): unknown;
+}
+
+const EXPECTED_TOP = 'expected a top-level "schedules:" list';
+
+/** JSON.parse's message and the line it points at (Node 20 gives a position, later ones a line). */
+function jsonSyntaxIssue(text: string, file: string, error: Error): ScheduleIssue {
+  let line = 1;
+  const lineMatch = /\(line (\d+) column \d+\)/.exec(error.message);
+  const positionMatch = /at position (\d+)/.exec(error.message);
+  if (lineMatch) line = Number(lineMatch[1]);
+  else if (positionMatch) line = text.slice(0, Number(positionMatch[1])).split('\n').length;
+  else if (/end of JSON input/.test(error.message)) line = text.split('\n').length;
+  const reason = error.message
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/,?\s*"[^"]*" is not valid JSON$/, '')
+    .replace(/ in JSON at position \d+.*$/, '');
+  return {
+    file,
+    line,
+    schedule: null,
+    field: null,
+    message: `JSON syntax error: ${reason} (expected valid JSON)`,
+  };
+}
+
+function yamlHint(code: string, sourceLine: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'expected one YAML document per file';
+  if (/^\s*-?\s*cron\s*:\s*[*@]/.test(sourceLine)) {
+    return 'expected valid YAML; quote cron expressions: cron: "*/5 * * * *"';
+  }
+  if (code === 'BAD_SCALAR_START')
+    return 'expected valid YAML; quote values that start with @, * or !';
+  return 'expected valid YAML';
+}
+
+function emptyText(text: string): boolean {
+  return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+}
+
+/**
+ * Parses one schedule file. `file` names it in every issue. YAML for any name, JSON syntax checked
+ * first for `*.json`. Never throws: every problem, syntax included, is an issue; `schedules` is
+ * empty whenever `issues` is not, so a file is used whole or not at all.
+ */
+export function parseScheduleFile(text: string, file: string, options: ParseOptions): ParsedFile {
+  const issue = (line: number, message: string, field: string | null = null): ParsedFile => ({
+    schedules: [],
+    issues: [{ file, line, schedule: null, field, message }],
+  });
+  if (emptyText(text)) return issue(1, `file is empty (${EXPECTED_TOP})`);
+  if (file.toLowerCase().endsWith('.json')) {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return { schedules: [], issues: [jsonSyntaxIssue(text, file, error as Error)] };
+    }
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const lines = text.split('\n');
+    const kind = file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
+    const issues = document.errors.map((error): ScheduleIssue => {
+      const line = error.linePos?.[0].line ?? 1;
+      const reason = (error.message.split('\n')[0] ?? '').replace(
+        / at line \d+, column \d+:?$/,
+        '',
+      );
+      const friendly =
+        error.code === 'MULTIPLE_DOCS' ? 'the file holds more than one document' : reason;
+      const hint = yamlHint(error.code, lines[line - 1] ?? '');
+      return {
+        file,
+        line,
+        schedule: null,
+        field: null,
+        message: `${kind} syntax error: ${friendly} (${hint})`,
+      };
+    });
+    // The YAML parser can report one mistake several times over; say each once.
+    const unique = issues.filter(
+      (issue, i) =>
+        issues.findIndex((o) => o.line === issue.line && o.message === issue.message) === i,
+    );
+    return { schedules: [], issues: unique };
+  }
+  return readDocument(document, lineCounter, file, options);
+}
+
+function readDocument(
+  document: Document,
+  lineCounter: LineCounter,
+  file: string,
+  options: ParseOptions,
+): ParsedFile {
+  const locator: Locator = {
+    line(node) {
+      const range =
+        node && 'range' in node
+          ? node.range
+          : node && 'key' in node
+            ? (node.key as Node | null)?.range
+            : undefined;
+      return range ? lineCounter.linePos(range[0]).line : 1;
+    },
+    resolve(node) {
+      return isAlias(node) ? node.resolve(document) : node;
+    },
+  };
+  const issues: ScheduleIssue[] = [];
+  const root = locator.resolve(document.contents);
+  if (!isMap(root)) {
+    const got = isSeq(root)
+      ? 'a list'
+      : isScalar(root)
+        ? `the value ${JSON.stringify(root.value)}`
+        : 'nothing';
+    return {
+      schedules: [],
+      issues: [
+        {
+          file,
+          line: locator.line(root as Node),
+          schedule: null,
+          field: null,
+          message: `the top level is ${got} (${EXPECTED_TOP})`,
+        },
+      ],
+    };
+  }
+  let list: Node | null | undefined;
+  let listPair: Pair | null = null;
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (key === 'schedules') {
+      listPair = pair;
+      list = locator.resolve(pair.value) as Node | null;
+    } else if (!(FILE_KEYS as readonly string[]).includes(key)) {
+      issues.push({
+        file,
+        line: locator.line(pair),
+        schedule: null,
+        field: key,
+        message: unknownKeyMessage(key, FILE_KEYS),
+      });
+    }
+  }
+  if (listPair === null) {
+    issues.push({
+      file,
+      line: locator.line(root),
+      schedule: null,
+      field: null,
+      message: `"schedules:" is missing (${EXPECTED_TOP})`,
+    });
+    return { schedules: [], issues };
+  }
+  if (!isSeq(list)) {
+    const got = isMap(list)
+      ? 'a mapping'
+      : isScalar(list) && list.value !== null
+        ? `the value ${JSON.stringify(list.value)}`
+        : 'nothing';
+    issues.push({
+      file,
+      line: locator.line(listPair),
+      schedule: null,
+      field: 'schedules',
+      message: `is ${got} (expected a list of entries, each starting with "- name:")`,
+    });
+    return { schedules: [], issues };
+  }
+  const schedules: Schedule[] = [];
+  const seen = new Map<string, number>();
+  list.items.forEach((item, index) => {
+    const entry = readEntry(locator.resolve(item), item as Node, index, file, options, locator);
+    issues.push(...entry.issues);
+    if (entry.name !== null) {
+      const first = seen.get(entry.name);
+      if (first !== undefined) {
+        issues.push({
+          file,
+          line: entry.nameLine,
+          schedule: entry.name,
+          field: 'name',
+          message: `duplicate name "${entry.name}" (expected names unique across all files; first defined at ${file}:${first})`,
+        });
+      } else seen.set(entry.name, entry.nameLine);
+    }
+    if (entry.schedule) schedules.push(entry.schedule);
+  });
+  issues.sort((a, b) => a.line - b.line);
+  return issues.length > 0 ? { schedules: [], issues } : { schedules, issues };
+}
+
+/**
+ * Names defined in more than one file. `files` in load order (sorted by file name); each repeat
+ * is an issue of the later file, pointing at the first definition.
+ */
+export function findDuplicateNames(
+  files: readonly { file: string; schedules: readonly Schedule[] }[],
+): ScheduleIssue[] {
+  const first = new Map<string, Schedule>();
+  const issues: ScheduleIssue[] = [];
+  for (const { schedules } of files) {
+    for (const schedule of schedules) {
+      const earlier = first.get(schedule.name);
+      if (earlier && earlier.source.file !== schedule.source.file) {
+        issues.push({
+          file: schedule.source.file,
+          line: schedule.source.line,
+          schedule: schedule.name,
+          field: 'name',
+          message: `duplicate name "${schedule.name}" (expected names unique across all files; first defined at ${earlier.source.file}:${earlier.source.line})`,
+        });
+      } else if (!earlier) first.set(schedule.name, schedule);
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,197 @@
+/**
+ * One reconciliation pass: for every project with open slots, one newest-first walk of its build
+ * list (stopping at the oldest thing still looked for) serves discovery of every triggered slot
+ * and the follow-up of every running build. The decisions are the core's; this file carries them out.
+ */
+import type { SlotRecord } from '../adapters/ledger.ts';
+import {
+  decideFollowUps,
+  decidePending,
+  type PendingSlot,
+  walkHorizon,
+} from '../core/discovery.ts';
+import { coerceError } from '../core/errors.ts';
+import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
+import { MINUTE } from '../core/time.ts';
+import type { Runtime } from './runtime.ts';
+import { sendSlot } from './trigger.ts';
+
+/** How long a 202-accepted create may go without its build appearing before the slot fails. */
+export const ACCEPTED_GIVE_UP_MS = 10 * MINUTE;
+/** Pages a walk may read before the remaining followed builds are fetched one by one instead. */
+const MAX_WALK_PAGES = 4;
+const PER_PAGE = 50;
+
+export interface ReconcileResult {
+  open: number;
+  apiCalls: number;
+}
+
+function toPending(slot: SlotRecord): PendingSlot {
+  return {
+    id: slot.id,
+    ref: `heads/${slot.branch}`,
+    intentAt: slot.intentAt ?? slot.fireAt,
+    lastAttemptAt: slot.lastAttemptAt ?? undefined,
+    state: slot.state === 'triggered' ? 'triggered' : 'pending',
+    attempts: slot.attempts,
+    outcomeUnknown: slot.outcomeUnknown,
+  };
+}
+
+async function walk(
+  rt: Runtime,
+  projectUuid: string,
+  horizon: Date | null,
+  wanted: Set<string>,
+  signal?: AbortSignal,
+): Promise<{ builds: RemoteBuild[]; calls: number }> {
+  const builds: RemoteBuild[] = [];
+  for await (const build of rt.api.listBuilds(projectUuid, {
+    perPage: PER_PAGE,
+    priority: 'reconcile',
+    signal,
+  })) {
+    builds.push(build);
+    wanted.delete(build.uuid);
+    const queuedAt = build.queuedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (horizon && queuedAt < horizon.getTime() && wanted.size === 0) break;
+    if (builds.length >= MAX_WALK_PAGES * PER_PAGE && (!horizon || queuedAt < horizon.getTime()))
+      break;
+  }
+  return { builds, calls: Math.max(1, Math.ceil(builds.length / PER_PAGE)) };
+}
+
+async function reconcileProject(
+  rt: Runtime,
+  projectUuid: string,
+  slots: SlotRecord[],
+  signal?: AbortSignal,
+) {
+  const now = rt.clock.now();
+  const pending = slots.filter((s) => s.buildUuid === null).map(toPending);
+  const followed = slots.filter((s) => s.buildUuid !== null && s.state === 'running');
+  const horizon = walkHorizon(
+    pending,
+    followed.map((s) => s.buildQueuedAt ?? s.intentAt ?? s.fireAt),
+  );
+  const wanted = new Set(followed.map((s) => s.buildUuid as string));
+  const { builds, calls } = await walk(rt, projectUuid, horizon, wanted, signal);
+  let apiCalls = calls;
+  // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
+  for (const uuid of wanted) {
+    builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
+    apiCalls += 1;
+  }
+  const claimed = rt.ledger.claimedBuildUuids(
+    projectUuid,
+    new Date((horizon ?? now).getTime() - MINUTE),
+  );
+  const decisions = decidePending(pending, builds, claimed, rt.clock.now(), {
+    discoveryWindowMs: rt.discoveryWindowMs,
+    acceptedGiveUpMs: Math.max(ACCEPTED_GIVE_UP_MS, rt.discoveryWindowMs),
+  });
+  for (const decision of decisions) {
+    const slot = slots.find((s) => s.id === decision.id);
+    if (!slot) continue;
+    const log = rt.logger.child({
+      schedule: slot.schedule,
+      slot: slot.slotAt.toISOString(),
+      branch: slot.branch,
+    });
+    if (decision.kind === 'claim') {
+      const build = decision.build;
+      const final = isFinalStatus(build.status, build.finishedAt);
+      const ok = rt.ledger.claimBuild(
+        slot.id,
+        {
+          uuid: build.uuid,
+          status: build.status,
+          queuedAt: build.queuedAt,
+          finishedAt: build.finishedAt,
+          final,
+        },
+        rt.clock.now(),
+      );
+      if (!ok) continue;
+      const after = rt.ledger.get(slot.id) as SlotRecord;
+      log.info({ buildUuid: build.uuid, buildStatus: build.status }, 'build discovered');
+      rt.events.emit('claimed', after);
+      if (final) logOutcome(rt, after);
+    } else if (decision.kind === 'resend') {
+      log.warn(
+        { attempts: slot.attempts },
+        'no build appeared within the discovery window: sending once more',
+      );
+      await sendSlot(rt, slot, signal);
+      apiCalls += 1;
+    } else if (decision.kind === 'fail') {
+      rt.ledger.closeSlot(slot.id, 'failed', decision.reason, rt.clock.now());
+      const after = rt.ledger.get(slot.id) as SlotRecord;
+      log.error({ reason: decision.reason }, 'slot failed');
+      rt.events.emit('settled', after);
+    }
+  }
+  const followUps = decideFollowUps(
+    followed.map((s) => ({
+      id: s.id,
+      buildUuid: s.buildUuid as string,
+      buildStatus: s.buildStatus ?? '',
+    })),
+    builds,
+  );
+  for (const change of followUps) {
+    rt.ledger.updateBuild(
+      change.id,
+      { status: change.status, finishedAt: change.finishedAt, final: change.final },
+      rt.clock.now(),
+    );
+    const after = rt.ledger.get(change.id) as SlotRecord;
+    if (change.final) logOutcome(rt, after);
+  }
+  return apiCalls;
+}
+
+function logOutcome(rt: Runtime, slot: SlotRecord): void {
+  const fields = {
+    schedule: slot.schedule,
+    slot: slot.slotAt.toISOString(),
+    branch: slot.branch,
+    buildUuid: slot.buildUuid,
+    buildStatus: slot.buildStatus,
+  };
+  if (slot.buildStatus === 'success') rt.logger.info(fields, 'build finished');
+  else rt.logger.warn(fields, 'build finished');
+  rt.events.emit('settled', slot);
+}
+
+/**
+ * Reconciles every open slot once. Errors of one project are logged and leave its slots for the
+ * next pass; they never stop the others.
+ */
+export async function reconcileOnce(rt: Runtime, signal?: AbortSignal): Promise<ReconcileResult> {
+  const open = rt.ledger.openSlots().filter((s) => s.projectUuid !== null);
+  const byProject = new Map<string, SlotRecord[]>();
+  for (const slot of open) {
+    const list = byProject.get(slot.projectUuid as string) ?? [];
+    list.push(slot);
+    byProject.set(slot.projectUuid as string, list);
+  }
+  let apiCalls = 0;
+  for (const [projectUuid, slots] of byProject) {
+    if (signal?.aborted) break;
+    try {
+      apiCalls += await reconcileProject(rt, projectUuid, slots, signal);
+    } catch (raw) {
+      const error = coerceError(raw);
+      if (signal?.aborted) break;
+      rt.logger.warn(
+        { projectUuid, err: { message: error.message } },
+        'reconciliation of a project failed',
+      );
+    }
+  }
+  const result = { open: open.length, apiCalls };
+  rt.events.emit('reconciled', { at: rt.clock.now(), ...result });
+  return result;
+}

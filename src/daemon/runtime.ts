@@ -1,0 +1,47 @@
+/**
+ * What the daemon's parts share: the ledger, the API, the clock, the logger and an event stream
+ * that tests and the status page listen to instead of polling.
+ */
+import { EventEmitter } from 'node:events';
+import type { Ledger, SlotRecord } from '../adapters/ledger.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Schedule } from '../core/model.ts';
+import type { Clock, CodeshipApi } from '../ports.ts';
+import type { BranchHistory } from './branch-history.ts';
+import type { ProjectResolver } from './projects.ts';
+
+export interface DaemonEvents {
+  /** A tick planned and recorded its slots. */
+  tick: [{ at: Date; recorded: number; wakeAt: Date | null }];
+  /** A slot was written to the ledger (pending or skipped). */
+  recorded: [SlotRecord];
+  /** A create attempt ended: accepted (202), unknown outcome, rejected, or not sent. */
+  attempt: [{ slot: SlotRecord; result: string; error: string | null }];
+  /** A slot's build was discovered. */
+  claimed: [SlotRecord];
+  /** A slot reached an end state: finished, failed or skipped (after having been pending). */
+  settled: [SlotRecord];
+  /** One reconciliation pass ended. */
+  reconciled: [{ at: Date; open: number; apiCalls: number }];
+  /** Schedules were (re)loaded. */
+  schedules: [{ count: number; issues: number }];
+}
+
+export interface Runtime {
+  readonly ledger: Ledger;
+  readonly api: CodeshipApi;
+  readonly projects: ProjectResolver;
+  readonly history: BranchHistory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events: EventEmitter<DaemonEvents>;
+  readonly discoveryWindowMs: number;
+  /** Current schedules by name (the daemon's live set; the CLI's loaded set). */
+  readonly schedule: (name: string) => Schedule | undefined;
+}
+
+export function createEvents(): EventEmitter<DaemonEvents> {
+  const events = new EventEmitter<DaemonEvents>();
+  events.setMaxListeners(100);
+  return events;
+}

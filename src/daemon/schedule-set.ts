@@ -1,0 +1,68 @@
+/**
+ * The daemon's live schedules, kept per file: a file that stops validating on reload keeps its
+ * previous version running (and its errors are reported), a removed file's schedules stop firing,
+ * and nothing else is affected.
+ */
+import type { ScheduleIssue } from '../core/errors.ts';
+import type { Schedule } from '../core/model.ts';
+
+export interface LoadedFile {
+  file: string;
+  schedules: readonly Schedule[];
+  issues: readonly ScheduleIssue[];
+}
+
+export interface ReloadReport {
+  issues: ScheduleIssue[];
+  /** Files whose previous version stays in force because the new one is invalid. */
+  kept: string[];
+  added: string[];
+  removed: string[];
+}
+
+export class ScheduleSet {
+  private byFile = new Map<string, readonly Schedule[]>();
+  private byName = new Map<string, Schedule>();
+
+  /** Applies a fresh load of the folder (or, with `issues` only, a folder that could not be read). */
+  apply(files: readonly LoadedFile[], folderIssues: readonly ScheduleIssue[] = []): ReloadReport {
+    const report: ReloadReport = { issues: [...folderIssues], kept: [], added: [], removed: [] };
+    if (folderIssues.length > 0 && files.length === 0) return report; // unreadable folder: keep all
+    const before = new Set(this.byName.keys());
+    const next = new Map<string, readonly Schedule[]>();
+    for (const loaded of files) {
+      if (loaded.issues.length === 0) {
+        next.set(loaded.file, loaded.schedules);
+        continue;
+      }
+      report.issues.push(...loaded.issues);
+      const previous = this.byFile.get(loaded.file);
+      if (previous) {
+        next.set(loaded.file, previous);
+        report.kept.push(loaded.file);
+      }
+    }
+    this.byFile = next;
+    this.byName = new Map();
+    for (const schedules of next.values()) {
+      for (const schedule of schedules) {
+        if (!this.byName.has(schedule.name)) this.byName.set(schedule.name, schedule);
+      }
+    }
+    for (const name of this.byName.keys()) if (!before.has(name)) report.added.push(name);
+    for (const name of before) if (!this.byName.has(name)) report.removed.push(name);
+    return report;
+  }
+
+  all(): Schedule[] {
+    return [...this.byName.values()];
+  }
+
+  get(name: string): Schedule | undefined {
+    return this.byName.get(name);
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+}

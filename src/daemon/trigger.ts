@@ -1,0 +1,162 @@
+/**
+ * The one path that sends a create for a slot, used by the daemon, `trigger` and the status
+ * page's button. The slot is already in the ledger; its attempt is claimed (and durably recorded)
+ * before the request, and its outcome classified after it, so nothing is lost or sent twice.
+ */
+import type { SlotRecord } from '../adapters/ledger.ts';
+import { CodeshipError, coerceError } from '../core/errors.ts';
+import { isFinalStatus } from '../core/model.ts';
+import { SECOND } from '../core/time.ts';
+import type { Runtime } from './runtime.ts';
+
+/** How long a create that provably never reached Codeship waits before it is sent again. */
+export const NOT_SENT_RETRY_MS = 30 * SECOND;
+
+const REJECTED: ReadonlySet<string> = new Set([
+  'ERR_CODESHIP_AUTH',
+  'ERR_CODESHIP_PERMISSION',
+  'ERR_CODESHIP_NOT_FOUND',
+  'ERR_CODESHIP_BAD_REQUEST',
+]);
+
+/** Classifies a failed create: was the build possibly created, certainly not, or refused? */
+function classify(error: Error): 'unknown' | 'not_sent' | 'rejected' {
+  if (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR')
+    return 'not_sent';
+  if (!(error instanceof CodeshipError)) return 'unknown';
+  if (REJECTED.has(error.code)) return 'rejected';
+  if (error.code === 'ERR_CODESHIP_UNAVAILABLE' || error.code === 'ERR_CODESHIP_RATE_LIMIT')
+    return 'not_sent';
+  return 'unknown';
+}
+
+/**
+ * Applies the schedule's `overlap` policy against the previous build of the same schedule and
+ * branch. Returns false when the slot was skipped.
+ */
+async function applyOverlap(
+  rt: Runtime,
+  slot: SlotRecord,
+  projectUuid: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const policy = rt.schedule(slot.schedule)?.overlap ?? 'allow';
+  if (policy === 'allow' || slot.manual) return true;
+  const previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
+  if (!previous || previous.state === 'finished') return true;
+  let status = previous.buildStatus ?? 'waiting';
+  if (previous.buildUuid) {
+    // The ledger may be one reconciliation behind: ask before skipping or stopping.
+    const build = await rt.api.getBuild(projectUuid, previous.buildUuid, {
+      priority: 'trigger',
+      signal,
+    });
+    status = build.status;
+    if (isFinalStatus(build.status, build.finishedAt)) {
+      rt.ledger.updateBuild(
+        previous.id,
+        { status, finishedAt: build.finishedAt, final: true },
+        rt.clock.now(),
+      );
+      return true;
+    }
+  }
+  const what = previous.buildUuid
+    ? `build ${previous.buildUuid} is ${status}`
+    : 'build not yet discovered';
+  if (policy === 'skip') {
+    rt.ledger.closeSlot(slot.id, 'skipped', `overlap (previous ${what})`, rt.clock.now());
+    rt.logger.info(
+      { schedule: slot.schedule, slot: slot.slotAt, branch: slot.branch },
+      'slot skipped: overlap',
+    );
+    return false;
+  }
+  if (previous.buildUuid) {
+    await rt.api.stopBuild(projectUuid, previous.buildUuid, { priority: 'trigger', signal });
+    rt.logger.info(
+      { schedule: slot.schedule, buildUuid: previous.buildUuid },
+      'previous build stopped (overlap: replace)',
+    );
+  }
+  return true;
+}
+
+/**
+ * Sends create attempt number `slot.attempts + 1` for a pending slot. Never throws for API
+ * errors: they end up in the ledger. Returns the slot as it stands afterwards.
+ */
+export async function sendSlot(
+  rt: Runtime,
+  slot: SlotRecord,
+  signal?: AbortSignal,
+): Promise<SlotRecord> {
+  const log = rt.logger.child({
+    schedule: slot.schedule,
+    slot: slot.slotAt.toISOString(),
+    branch: slot.branch,
+  });
+  let projectUuid: string;
+  try {
+    projectUuid = await rt.projects.resolve(slot.project, { priority: 'trigger', signal });
+    if (slot.attempts === 0 && !(await applyOverlap(rt, slot, projectUuid, signal))) {
+      return settle(rt, slot.id);
+    }
+  } catch (raw) {
+    const error = coerceError(raw);
+    const kind = classify(error);
+    if (kind === 'rejected') {
+      rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
+      log.error(
+        { err: { code: (error as CodeshipError).code, message: error.message } },
+        'slot failed',
+      );
+      return settle(rt, slot.id);
+    }
+    // Nothing was sent: try again later (the slot stays pending, its intent is recorded).
+    log.warn({ err: { message: error.message } }, 'trigger postponed');
+    rt.ledger.transaction(() =>
+      rt.ledger.handle
+        .prepare('UPDATE slots SET next_attempt_at = ?, error = ? WHERE id = ? AND state = ?')
+        .run(
+          new Date(rt.clock.now().getTime() + NOT_SENT_RETRY_MS).toISOString(),
+          error.message,
+          slot.id,
+          'pending',
+        ),
+    );
+    return rt.ledger.get(slot.id) ?? slot;
+  }
+  const attemptId = rt.ledger.beginAttempt(slot.id, projectUuid, slot.attempts, rt.clock.now());
+  if (attemptId === null) return rt.ledger.get(slot.id) ?? slot;
+  let result: 'accepted' | 'unknown' | 'not_sent' | 'rejected' = 'accepted';
+  let message: string | undefined;
+  try {
+    await rt.api.createBuild(projectUuid, { branch: slot.branch }, { priority: 'trigger', signal });
+  } catch (raw) {
+    const error = coerceError(raw);
+    result = classify(error);
+    message = error.message;
+  }
+  const now = rt.clock.now();
+  rt.ledger.finishAttempt(attemptId, slot.id, result, {
+    now,
+    error: message,
+    retryAt: new Date(now.getTime() + NOT_SENT_RETRY_MS),
+  });
+  const after = rt.ledger.get(slot.id) ?? slot;
+  const fields = { attempt: after.attempts, projectUuid, manual: slot.manual };
+  if (result === 'accepted') log.info(fields, 'build triggered');
+  else if (result === 'rejected') log.error({ ...fields, err: { message } }, 'trigger rejected');
+  else log.warn({ ...fields, result, err: { message } }, 'trigger outcome not confirmed');
+  rt.events.emit('attempt', { slot: after, result, error: message ?? null });
+  if (after.state === 'failed') rt.events.emit('settled', after);
+  return after;
+}
+
+function settle(rt: Runtime, id: number): SlotRecord {
+  const slot = rt.ledger.get(id);
+  if (!slot) throw new Error(`slot ${id} vanished from the ledger`);
+  rt.events.emit('settled', slot);
+  return slot;
+}

@@ -1,0 +1,81 @@
+/**
+ * The composition root: the one place adapters are built and wired into a Runtime. Commands ask
+ * for what they use; nothing here reads `process`.
+ */
+import { createCodeshipClient } from './adapters/codeship-client.ts';
+import type { ClientObserver } from './adapters/codeship-request.ts';
+import { type Ledger, openLedger } from './adapters/ledger.ts';
+import { createLogger, type Logger } from './adapters/logger.ts';
+import { loadScheduleDir } from './adapters/schedule-dir.ts';
+import { systemClock } from './adapters/system-clock.ts';
+import { type Config, requireApi } from './config.ts';
+import type { ScheduleIssue } from './core/errors.ts';
+import type { Schedule } from './core/model.ts';
+import { createBranchHistory } from './daemon/branch-history.ts';
+import { createProjectResolver } from './daemon/projects.ts';
+import { createEvents, type Runtime } from './daemon/runtime.ts';
+import type { LoadedFile } from './daemon/schedule-set.ts';
+import type { Clock, CodeshipApi } from './ports.ts';
+
+export interface RuntimeParts {
+  config: Config;
+  ledger: Ledger;
+  api: CodeshipApi;
+  clock: Clock;
+  logger: Logger;
+  schedule: (name: string) => Schedule | undefined;
+}
+
+/** Wires a Runtime from its parts (tests build the parts themselves: simulator, ManualClock, temp ledger). */
+export function createRuntime(parts: RuntimeParts): Runtime {
+  return {
+    ledger: parts.ledger,
+    api: parts.api,
+    projects: createProjectResolver(parts.api, parts.clock),
+    history: createBranchHistory(parts.api),
+    clock: parts.clock,
+    logger: parts.logger,
+    events: createEvents(),
+    discoveryWindowMs: parts.config.discoveryWindowMs,
+    schedule: parts.schedule,
+  };
+}
+
+/** The root logger for a command. */
+export function createRootLogger(config: Config, base: Record<string, unknown> = {}): Logger {
+  return createLogger({ level: config.logLevel, base });
+}
+
+/** Opens the ledger at DATABASE_PATH (creating it). */
+export function openConfiguredLedger(config: Config): Ledger {
+  return openLedger(config.databasePath);
+}
+
+/** The API client for the configured account, on the given clock. */
+export function createApi(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+  observer?: ClientObserver,
+): CodeshipApi {
+  return createCodeshipClient({
+    api: requireApi(config),
+    clock,
+    logger: logger.child({ component: 'codeship' }),
+    observer,
+  });
+}
+
+/** Loads SCHEDULES_DIR with the configured default zone. */
+export function loadConfiguredSchedules(config: Config): {
+  files: LoadedFile[];
+  issues: ScheduleIssue[];
+  schedules: Schedule[];
+} {
+  const loaded = loadScheduleDir(config.schedulesDir, { defaultTimezone: config.defaultTimezone });
+  return {
+    files: loaded.files,
+    issues: loaded.issues.filter((i) => !loaded.files.some((f) => f.issues.includes(i))),
+    schedules: loaded.schedules,
+  };
+}

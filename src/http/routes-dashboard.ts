@@ -1,0 +1,152 @@
+/**
+ * The status page and its JSON API: `GET /`, `GET /api/schedules[/:name]`, `GET /api/slots`,
+ * `POST /api/schedules/:name/trigger` (the CLI's manual trigger path), `POST /login`, `POST /logout`.
+ * Reading is open (bind to loopback); writing needs DASHBOARD_TOKEN, see `auth.ts`.
+ */
+import { CodeshipCronError, CodeshipError, coerceError } from '../core/errors.ts';
+import { triggerManually } from '../daemon/manual.ts';
+import { toStatusRow } from '../daemon/status-view.ts';
+import type { RequestContext, Route } from './context.ts';
+import { type PageAccess, renderPage } from './page.ts';
+import { HttpError, isFormPost, readFields, redirect, sendHtml, sendJson } from './respond.ts';
+import { scheduleView, scheduleViews } from './view.ts';
+
+/** The page shows this many schedules (a fleet of thousands is for the JSON API and Grafana). */
+export const MAX_PAGE_SCHEDULES = 100;
+/** Slots shown per schedule on the page. */
+const PAGE_RECENT = 8;
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+function intParam(url: URL, name: string, fallback: number, max: number): number {
+  const text = url.searchParams.get(name);
+  if (text === null || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new HttpError(400, `${name} must be an integer from 1 to ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+function scheduleOf({ deps, params }: RequestContext) {
+  const name = params.name as string;
+  const schedule = deps.schedules.get(name);
+  if (!schedule) throw new HttpError(404, `no schedule named "${name}"`);
+  return schedule;
+}
+
+function renderFor(context: RequestContext, access: PageAccess, status = 200): void {
+  const { deps, res } = context;
+  const all = deps.schedules.all();
+  const now = deps.rt.clock.now();
+  const shown = [...all].sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_PAGE_SCHEDULES);
+  const views = scheduleViews(deps.rt.ledger, shown, now, PAGE_RECENT);
+  sendHtml(res, status, renderPage({ views, total: all.length, now, access }));
+}
+
+function accessOf(context: RequestContext): PageAccess {
+  const { auth } = context.deps;
+  if (!auth.enabled) return { kind: 'read-only' };
+  const principal = auth.identify(context.req);
+  if (principal.kind === 'session') return { kind: 'writer', csrf: principal.session.csrf };
+  if (principal.kind === 'bearer') return { kind: 'writer', csrf: null };
+  return { kind: 'login', error: null };
+}
+
+/** Maps what `triggerManually` throws to a 4xx/502 (the message is the API's or ours, never a secret); anything else stays a 500. */
+function triggerFailure(error: Error): Error {
+  if (error instanceof CodeshipCronError && error.code === 'ERR_BRANCH_INVALID') return new HttpError(400, error.message);
+  if (error instanceof CodeshipCronError && error.code === 'ERR_NOTHING_TO_TRIGGER') return new HttpError(409, error.message);
+  if (error instanceof CodeshipError) return new HttpError(502, `Codeship: ${error.message}`);
+  return error;
+}
+
+async function trigger(context: RequestContext): Promise<void> {
+  const { req, res, deps } = context;
+  // Cheap refusals first (read-only, wrong bearer), before reading a body.
+  if (!deps.auth.enabled) deps.auth.requireWriter(req, undefined);
+  deps.auth.identify(req);
+  const fields = await readFields(req);
+  const header = req.headers['x-csrf-token'];
+  deps.auth.requireWriter(req, (Array.isArray(header) ? header[0] : header) ?? fields.csrf);
+  const schedule = scheduleOf(context);
+  const branch = fields.branch?.trim() ? fields.branch.trim() : undefined;
+  const release = deps.guard.admit(schedule.name);
+  let slots: ReturnType<typeof toStatusRow>[];
+  try {
+    const sent = await triggerManually(deps.rt, schedule, { branch, signal: deps.signal });
+    slots = sent.map(toStatusRow);
+  } catch (raw) {
+    throw triggerFailure(coerceError(raw));
+  } finally {
+    release();
+  }
+  deps.logger.info({ schedule: schedule.name, slots: slots.length, branch: branch ?? null }, 'manual trigger from the dashboard');
+  if (isFormPost(req)) redirect(res, '/');
+  else sendJson(res, 202, { slots });
+}
+
+export const dashboardRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/',
+    handle: (context) => renderFor(context, accessOf(context)),
+  },
+  {
+    method: 'GET',
+    path: '/api/schedules',
+    handle({ res, url, deps }) {
+      const recent = intParam(url, 'recent', 5, 100);
+      sendJson(res, 200, { schedules: scheduleViews(deps.rt.ledger, deps.schedules.all(), deps.rt.clock.now(), recent) });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/schedules/:name',
+    handle(context) {
+      const recent = intParam(context.url, 'recent', 5, 100);
+      const { deps } = context;
+      sendJson(context.res, 200, scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/slots',
+    handle({ res, url, deps }) {
+      const limit = intParam(url, 'limit', 50, 1000);
+      const schedule = url.searchParams.get('schedule') || null;
+      if (schedule !== null && !NAME.test(schedule)) {
+        throw new HttpError(400, 'schedule must be a schedule name ([A-Za-z0-9._-]+)');
+      }
+      sendJson(res, 200, { slots: deps.rt.ledger.listSlots({ schedule, limit }).map(toStatusRow) });
+    },
+  },
+  { method: 'POST', path: '/api/schedules/:name/trigger', handle: trigger },
+  {
+    method: 'POST',
+    path: '/login',
+    async handle(context) {
+      const { req, res, deps } = context;
+      const fields = await readFields(req);
+      const session = deps.auth.login(fields.token ?? '');
+      if (session === null) {
+        if (isFormPost(req)) renderFor(context, { kind: 'login', error: 'wrong dashboard token' }, 401);
+        else sendJson(res, 401, { error: 'wrong dashboard token' });
+        return;
+      }
+      const cookie = { 'set-cookie': deps.auth.cookie(session) };
+      if (isFormPost(req)) redirect(res, '/', cookie);
+      else sendJson(res, 200, { status: 'logged in' }, cookie);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/logout',
+    async handle({ req, res, deps }) {
+      const fields = await readFields(req);
+      const header = req.headers['x-csrf-token'];
+      const principal = deps.auth.requireWriter(req, (Array.isArray(header) ? header[0] : header) ?? fields.csrf);
+      if (principal.kind === 'session') deps.auth.logout(principal.session);
+      redirect(res, '/', { 'set-cookie': deps.auth.cookie(null) });
+    },
+  },
+];

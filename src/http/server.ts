@@ -1,0 +1,144 @@
+/**
+ * The daemon's HTTP server (`node:http`, no framework): probes, metrics and the status page on
+ * HTTP_ADDR. It can never take the scheduler down: every handler's error becomes a JSON answer
+ * (4xx for refusals, 500 logged without details for the rest), malformed requests are dropped by
+ * Node's parser, and closing it aborts in-flight triggers. Failing to listen (port in use) is a
+ * start-up error with a clear message: an operator who set HTTP_ADDR relies on the probes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../adapters/logger.ts';
+import type { Config } from '../config.ts';
+import { CodeshipCronError, coerceError } from '../core/errors.ts';
+import type { Runtime } from '../daemon/runtime.ts';
+import type { ScheduleSet } from '../daemon/schedule-set.ts';
+import type { Metrics } from '../metrics.ts';
+import { createDashboardAuth } from './auth.ts';
+import type { HttpDeps, RequestContext, Route } from './context.ts';
+import { HttpError, sendJson } from './respond.ts';
+import { dashboardRoutes } from './routes-dashboard.ts';
+import { probeRoutes } from './routes-probes.ts';
+import { createTriggerGuard } from './trigger-guard.ts';
+
+export interface HttpServerOptions {
+  config: Pick<Config, 'http' | 'dashboardToken'>;
+  rt: Runtime;
+  schedules: ScheduleSet;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface HttpServer {
+  /** `http://host:port` as bound (the real port when HTTP_ADDR asked for port 0). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, aborts in-flight triggers, closes every connection. */
+  close(): Promise<void>;
+}
+
+const ROUTES: readonly Route[] = [...probeRoutes, ...dashboardRoutes];
+
+/** Matches `path` against a template; returns the decoded params or null. */
+export function matchPath(template: string, path: string): Record<string, string> | null {
+  const want = template.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i += 1) {
+    const segment = want[i] as string;
+    const actual = got[i] as string;
+    if (segment.startsWith(':')) {
+      if (actual === '') return null;
+      try {
+        params[segment.slice(1)] = decodeURIComponent(actual);
+      } catch {
+        throw new HttpError(400, 'malformed percent-encoding in the path');
+      }
+    } else if (segment !== actual) return null;
+  }
+  return params;
+}
+
+async function dispatch(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, url.pathname);
+    if (params === null) continue;
+    if (route.method === method) {
+      const context: RequestContext = { req, res, url, params, deps };
+      await route.handle(context);
+      return;
+    }
+    allowed.push(route.method === 'GET' ? 'GET, HEAD' : route.method);
+  }
+  if (allowed.length > 0) {
+    throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname} (allowed: ${allowed.join(', ')})`, {
+      allow: allowed.join(', '),
+    });
+  }
+  throw new HttpError(404, `not found: ${url.pathname}`);
+}
+
+/**
+ * Starts the server on `config.http` and resolves once it listens. Rejects with
+ * `ERR_HTTP_LISTEN` (naming the address and the reason) when it cannot bind.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { config, rt } = options;
+  if (!config.http) throw new CodeshipCronError('ERR_HTTP_LISTEN', 'HTTP_ADDR is not set');
+  const { host, port } = config.http;
+  const logger = options.logger.child({ component: 'http' });
+  const closing = new AbortController();
+  const deps: HttpDeps = {
+    rt,
+    schedules: options.schedules,
+    metrics: options.metrics,
+    logger,
+    auth: createDashboardAuth(config.dashboardToken, () => rt.clock.now().getTime()),
+    guard: createTriggerGuard(() => rt.clock.now().getTime()),
+    signal: closing.signal,
+  };
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    dispatch(req, res, deps).catch((raw: unknown) => {
+      const error = coerceError(raw);
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, { error: error.message }, { ...error.headers });
+        return;
+      }
+      // The message may carry anything (SQL, paths); the client gets a generic answer.
+      logger.error({ method: req.method, path: req.url?.split('?')[0], err: { name: error.name, message: error.message } }, 'request failed');
+      sendJson(res, 500, { error: 'internal error (see the daemon log)' });
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? 'another process uses that port; free it or change HTTP_ADDR' : 'check HTTP_ADDR';
+      reject(new CodeshipCronError('ERR_HTTP_LISTEN', `cannot serve HTTP on ${host}:${port}: ${error.code ?? error.message} (${hint})`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (error) => logger.error({ err: { message: error.message } }, 'http server error'));
+  const bound = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  logger.info({ url, dashboardToken: config.dashboardToken ? 'set' : 'unset' }, 'http server listening');
+  return {
+    url,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

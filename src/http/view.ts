@@ -1,0 +1,123 @@
+/**
+ * What the status page and its JSON API show about each schedule: the expression and its plain
+ * English, the next fire (jitter included) in the schedule's own zone, recent slots as `status`
+ * rows, and the success rate over the last finished slots. Read-only queries on the ledger, each
+ * served by the `(schedule, slot_at)` index, so the cost grows with what is shown, not with the
+ * ledger's size.
+ */
+import type Database from 'better-sqlite3';
+import type { Ledger } from '../adapters/ledger.ts';
+import { describeCron, nextFireAfter } from '../core/cron.ts';
+import { jitterOffsetMs } from '../core/jitter.ts';
+import type { Schedule } from '../core/model.ts';
+import { type StatusRow, toStatusRow } from '../daemon/status-view.ts';
+
+/** Slots that count toward the success rate (the issue's "last 30 slots"). */
+export const SUCCESS_WINDOW = 30;
+
+export interface SuccessRate {
+  /** Slots with an outcome among the last SUCCESS_WINDOW: finished builds and failed triggers. */
+  readonly outcomes: number;
+  readonly succeeded: number;
+  /** 0..100, rounded; null before the first outcome. */
+  readonly percent: number | null;
+}
+
+export interface ScheduleView {
+  readonly name: string;
+  readonly cron: string;
+  readonly description: string;
+  readonly timezone: string;
+  readonly project: string;
+  readonly branches: readonly string[];
+  readonly enabled: boolean;
+  readonly overlap: string;
+  /** ISO-8601 UTC of the next fire (nominal slot plus jitter); null when disabled or never again. */
+  readonly nextFireAt: string | null;
+  /** The same instant on the schedule's wall clock, e.g. `2026-03-02 02:00:00 CET`. */
+  readonly nextFireLocal: string | null;
+  readonly recent: readonly StatusRow[];
+  readonly successRate: SuccessRate;
+}
+
+const statements = new WeakMap<Database.Database, Database.Statement>();
+
+function outcomesStatement(db: Database.Database): Database.Statement {
+  let statement = statements.get(db);
+  if (!statement) {
+    statement = db.prepare(
+      `SELECT state, build_status FROM slots WHERE schedule = ? AND state IN ('finished', 'failed')
+       ORDER BY slot_at DESC, id DESC LIMIT ${SUCCESS_WINDOW}`,
+    );
+    statements.set(db, statement);
+  }
+  return statement;
+}
+
+/** Success rate over the schedule's last SUCCESS_WINDOW slots that have an outcome. */
+export function successRate(ledger: Ledger, schedule: string): SuccessRate {
+  const rows = outcomesStatement(ledger.handle).all(schedule) as { state: string; build_status: string | null }[];
+  const succeeded = rows.filter((row) => row.state === 'finished' && row.build_status === 'success').length;
+  return {
+    outcomes: rows.length,
+    succeeded,
+    percent: rows.length === 0 ? null : Math.round((succeeded / rows.length) * 100),
+  };
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** `YYYY-MM-DD HH:mm:ss ZONE` on the wall clock of `timezone`. */
+export function formatInZone(at: Date, timezone: string): string {
+  let format = formatters.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+    });
+    formatters.set(timezone, format);
+  }
+  const part = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
+}
+
+/** When `schedule` fires next after `now`: its next nominal slot moved by its stable jitter. */
+export function nextFireOf(schedule: Schedule, now: Date): Date | null {
+  if (!schedule.enabled) return null;
+  const offsetMs = jitterOffsetMs(schedule.name, schedule.jitterMs);
+  const nominal = nextFireAfter(schedule.cron, schedule.timezone, new Date(now.getTime() - offsetMs));
+  return nominal ? new Date(nominal.getTime() + offsetMs) : null;
+}
+
+/** The view of one schedule at `now`, with its `recentLimit` newest slots. */
+export function scheduleView(ledger: Ledger, schedule: Schedule, now: Date, recentLimit: number): ScheduleView {
+  const next = nextFireOf(schedule, now);
+  return {
+    name: schedule.name,
+    cron: schedule.cron,
+    description: describeCron(schedule.cron),
+    timezone: schedule.timezone,
+    project: schedule.project,
+    branches: schedule.branches,
+    enabled: schedule.enabled,
+    overlap: schedule.overlap,
+    nextFireAt: next ? next.toISOString() : null,
+    nextFireLocal: next ? formatInZone(next, schedule.timezone) : null,
+    recent: ledger.listSlots({ schedule: schedule.name, limit: recentLimit }).map(toStatusRow),
+    successRate: successRate(ledger, schedule.name),
+  };
+}
+
+/** Views of `schedules` sorted by name. */
+export function scheduleViews(ledger: Ledger, schedules: readonly Schedule[], now: Date, recentLimit: number): ScheduleView[] {
+  return [...schedules]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((schedule) => scheduleView(ledger, schedule, now, recentLimit));
+}

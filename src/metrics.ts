@@ -1,0 +1,219 @@
+/**
+ * Every Prometheus metric of the daemon, in one registry (prom-client). Counters and the lateness
+ * histogram are fed by the API client's observer and the runtime's events; per-schedule gauges are
+ * read from the ledger at scrape time (one GROUP BY), so they survive restarts and never drift
+ * from what `status` shows. Labels stay bounded: `schedule` and `state` come from the ledger,
+ * `endpoint` is a route template (`GET /organizations/:org/projects`), never a real path.
+ * The same observations answer the health probes: last loop tick and last API outcome.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClientObserver } from './adapters/codeship-request.ts';
+import type { Ledger } from './adapters/ledger.ts';
+import type { Runtime } from './daemon/runtime.ts';
+
+/** How the last Codeship call went, for `/readyz`. `message` names the route, never a URL or secret. */
+export interface ApiCallOutcome {
+  at: Date;
+  ok: boolean;
+  endpoint: string;
+  status: number | null;
+  message: string | null;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Pass to `createApi` so every request and rate-limit pause is counted. */
+  readonly observer: ClientObserver;
+  /**
+   * Listens to the runtime's events and reads its ledger at scrape time. Returns the unsubscribe.
+   * Until a runtime is watched the ledger gauges are empty.
+   */
+  watch(rt: Runtime): () => void;
+  /** The last API call's outcome, or null before the first call. */
+  lastApiCall(): ApiCallOutcome | null;
+  /** When the scheduler loop last ticked (runtime clock), or when `watch` was called. */
+  lastTickAt(): Date | null;
+  /** The exposition text and its content type (prom-client's `metrics()` is async). */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Lateness buckets in seconds: the benchmark target is p99 < 250 ms; minutes mean trouble. */
+const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+interface GroupRow {
+  schedule: string;
+  state: string;
+  n: number;
+  last_success: string | null;
+  last_failure: string | null;
+}
+
+const GROUP_SQL = `SELECT schedule, state, COUNT(*) AS n,
+    MAX(CASE WHEN state = 'finished' AND build_status = 'success' THEN finished_at END) AS last_success,
+    MAX(CASE WHEN state = 'failed' OR (state = 'finished' AND COALESCE(build_status, '') <> 'success')
+             THEN COALESCE(finished_at, updated_at) END) AS last_failure
+  FROM slots GROUP BY schedule, state`;
+
+const OPEN_STATES: ReadonlySet<string> = new Set(['pending', 'triggered', 'running']);
+
+/**
+ * An API answer that means Codeship is not usable: no answer, a 5xx, or refused credentials on
+ * `/auth`. A rate-limit 403 or a 404 proves the API is reachable.
+ */
+function isApiFailure(endpoint: string, status: number | null): boolean {
+  if (status === null || status >= 500) return true;
+  return status === 401 && endpoint.endsWith(' /auth');
+}
+
+const seconds = (iso: string) => new Date(iso).getTime() / 1000;
+
+/** Makes a fresh registry with every metric (tests make one each; the daemon makes one). */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let ledger: Ledger | null = null;
+  let lastApi: ApiCallOutcome | null = null;
+  let lastTick: Date | null = null;
+  let now: () => Date = () => new Date();
+  /** One GROUP BY per scrape (taken by `render`), shared by the gauges that read it. */
+  let snapshot: GroupRow[] = [];
+  const ledgerRows = (): GroupRow[] => snapshot;
+  const registers = [registry];
+
+  new Gauge({
+    name: 'codeship_cron_slots',
+    help: 'Slots in the ledger by schedule and state.',
+    labelNames: ['schedule', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const row of ledgerRows()) this.set({ schedule: row.schedule, state: row.state }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_last_success_timestamp_seconds',
+    help: 'When the newest successful build of a schedule finished (Unix seconds).',
+    labelNames: ['schedule'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const latest = new Map<string, string>();
+      for (const row of ledgerRows()) {
+        if (row.last_success && row.last_success > (latest.get(row.schedule) ?? ''))
+          latest.set(row.schedule, row.last_success);
+      }
+      for (const [schedule, at] of latest) this.set({ schedule }, seconds(at));
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_last_failure_timestamp_seconds',
+    help: 'When a schedule last failed: a failed slot or a build that finished other than success (Unix seconds).',
+    labelNames: ['schedule'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const latest = new Map<string, string>();
+      for (const row of ledgerRows()) {
+        if (row.last_failure && row.last_failure > (latest.get(row.schedule) ?? ''))
+          latest.set(row.schedule, row.last_failure);
+      }
+      for (const [schedule, at] of latest) this.set({ schedule }, seconds(at));
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_pending_builds',
+    help: 'Slots not yet settled: waiting to be sent, waiting for their build to be found, or following a running build.',
+    registers,
+    collect() {
+      let open = 0;
+      for (const row of ledgerRows()) if (OPEN_STATES.has(row.state)) open += row.n;
+      this.set(open);
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_last_tick_timestamp_seconds',
+    help: 'When the scheduler loop last ticked (Unix seconds).',
+    registers,
+    collect() {
+      if (lastTick) this.set(lastTick.getTime() / 1000);
+    },
+  });
+  const apiUp = new Gauge({
+    name: 'codeship_cron_api_up',
+    help: '1 when the last Codeship API call was answered without a server or connection error.',
+    registers,
+  });
+  const lateness = new Histogram({
+    name: 'codeship_cron_trigger_lateness_seconds',
+    help: 'From a slot nominal instant to the send of its accepted create (scheduled slots only; includes jitter).',
+    buckets: LATENESS_BUCKETS,
+    registers,
+  });
+  const requests = new Counter({
+    name: 'codeship_cron_api_requests_total',
+    help: 'Codeship API requests by endpoint (route template) and HTTP status ("error" when no answer came).',
+    labelNames: ['endpoint', 'status'] as const,
+    registers,
+  });
+  const pauses = new Counter({
+    name: 'codeship_cron_rate_limit_pauses_total',
+    help: 'Times a rate-limit answer paused every API call.',
+    registers,
+  });
+
+  const observer: ClientObserver = {
+    request({ endpoint, status }) {
+      requests.inc({ endpoint, status: status === null ? 'error' : String(status) });
+      const failed = isApiFailure(endpoint, status);
+      apiUp.set(failed ? 0 : 1);
+      lastApi = {
+        at: now(),
+        ok: !failed,
+        endpoint,
+        status,
+        message: failed
+          ? `${endpoint} ${status === null ? 'got no answer (connection error or timeout)' : `answered ${status}`}`
+          : null,
+      };
+    },
+    rateLimited() {
+      pauses.inc();
+    },
+  };
+
+  return {
+    registry,
+    observer,
+    watch(rt) {
+      ledger = rt.ledger;
+      now = () => rt.clock.now();
+      lastTick = rt.clock.now();
+      const onTick = ({ at }: { at: Date }) => {
+        lastTick = at;
+      };
+      const onAttempt = ({
+        slot,
+        result,
+      }: {
+        slot: { manual: boolean; slotAt: Date; intentAt: Date | null };
+        result: string;
+      }) => {
+        if (result !== 'accepted' || slot.manual) return;
+        const sentAt = slot.intentAt ?? rt.clock.now();
+        lateness.observe(Math.max(0, (sentAt.getTime() - slot.slotAt.getTime()) / 1000));
+      };
+      rt.events.on('tick', onTick);
+      rt.events.on('attempt', onAttempt);
+      return () => {
+        rt.events.off('tick', onTick);
+        rt.events.off('attempt', onAttempt);
+      };
+    },
+    lastApiCall: () => lastApi,
+    lastTickAt: () => lastTick,
+    async render() {
+      snapshot = ledger?.handle.open ? (ledger.handle.prepare(GROUP_SQL).all() as GroupRow[]) : [];
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

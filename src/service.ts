@@ -1,0 +1,161 @@
+/**
+ * `run` as a service: opens the ledger, loads and watches the schedules, starts the daemon,
+ * speaks to systemd (readiness, watchdog, stopping), and shuts down within a grace period.
+ * `demo` reuses it against the bundled simulator.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import type { Logger } from './adapters/logger.ts';
+import { systemClock } from './adapters/system-clock.ts';
+import { createNotifier } from './adapters/systemd-notify.ts';
+import type { Config, Env } from './config.ts';
+import { coerceError, formatScheduleIssue } from './core/errors.ts';
+import { SECOND } from './core/time.ts';
+import type { Runtime } from './daemon/runtime.ts';
+import { ScheduleSet } from './daemon/schedule-set.ts';
+import { MAX_SLEEP_MS, runDaemon } from './daemon.ts';
+import {
+  createApi,
+  createRootLogger,
+  createRuntime,
+  loadConfiguredSchedules,
+  openConfiguredLedger,
+} from './deps.ts';
+import { type HttpServer, startHttpServer } from './http/server.ts';
+import { createMetrics } from './metrics.ts';
+import type { Clock, CodeshipApi } from './ports.ts';
+
+/** The daemon's own shutdown grace; the systemd unit's TimeoutStopSec is longer. */
+export const SHUTDOWN_GRACE_MS = 20 * SECOND;
+
+export interface ServiceOptions {
+  config: Config;
+  env: Env;
+  signal: AbortSignal;
+  onReload: (listener: () => void) => void;
+  logger?: Logger;
+  clock?: Clock;
+  api?: CodeshipApi;
+  /** Called with the runtime once it exists (the HTTP server and the demo hook in here). */
+  onStart?: (
+    rt: Runtime,
+    schedules: ScheduleSet,
+  ) => Promise<(() => Promise<void>) | undefined> | undefined;
+}
+
+function watchFolder(dir: string, logger: Logger, onChange: () => void): FSWatcher | null {
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    const watcher = watch(dir, { persistent: false }, () => {
+      if (timer) clearTimeout(timer);
+      // Editors write in several steps: reload once the folder has been quiet for a moment.
+      timer = setTimeout(onChange, 300);
+    });
+    watcher.on('error', (error) =>
+      logger.warn({ err: { message: error.message } }, 'schedule folder watch failed'),
+    );
+    return watcher;
+  } catch (error) {
+    logger.warn(
+      { dir, err: { message: coerceError(error).message } },
+      'cannot watch the schedule folder; SIGHUP still reloads',
+    );
+    return null;
+  }
+}
+
+/** Runs the daemon until `signal` aborts; returns the exit code. */
+export async function runService(options: ServiceOptions): Promise<number> {
+  const { config, signal } = options;
+  const clock = options.clock ?? systemClock;
+  const logger =
+    options.logger ??
+    createRootLogger(
+      config,
+      options.env.INVOCATION_ID ? { invocation: options.env.INVOCATION_ID } : {},
+    );
+  const ledger = openConfiguredLedger(config);
+  const schedules = new ScheduleSet();
+  const load = () => loadConfiguredSchedules(config);
+  const first = load();
+  const report = schedules.apply(first.files, first.issues);
+  for (const issue of report.issues)
+    logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+  const metrics = createMetrics();
+  // An injected `api` (tests) is not observed: its requests are not counted.
+  const api = options.api ?? createApi(config, logger, clock, metrics.observer);
+  const rt = createRuntime({
+    config,
+    ledger,
+    api,
+    clock,
+    logger: logger.child({ component: 'daemon' }),
+    schedule: (n) => schedules.get(n),
+  });
+  const unwatchMetrics = metrics.watch(rt);
+  let http: HttpServer | undefined;
+  try {
+    http = config.http ? await startHttpServer({ config, rt, schedules, metrics, logger }) : undefined;
+  } catch (error) {
+    ledger.close(); // a port in use stops start-up with a clear message (ERR_HTTP_LISTEN)
+    throw error;
+  }
+  const notifier = createNotifier({ env: options.env, logger });
+  const reloadListeners: (() => void)[] = [];
+  const reload = () => {
+    for (const listener of reloadListeners) listener();
+  };
+  options.onReload(reload);
+  const watcher = watchFolder(config.schedulesDir, logger, reload);
+  let lastTickAt = Date.now();
+  const watchdog = notifier.watchdogIntervalMs
+    ? setInterval(() => {
+        // Ping only while the loop is alive: a stuck loop lets systemd restart us.
+        if (Date.now() - lastTickAt < 2 * MAX_SLEEP_MS + SECOND) void notifier.watchdog();
+      }, notifier.watchdogIntervalMs)
+    : null;
+  watchdog?.unref();
+  const stopExtras = await options.onStart?.(rt, schedules);
+  const daemon = runDaemon(rt, {
+    signal,
+    schedules,
+    loadSchedules: load,
+    onReload: (listener) => reloadListeners.push(listener),
+    onReady: () => void notifier.ready(`${schedules.size} schedules`),
+    onTick: () => {
+      lastTickAt = Date.now();
+    },
+  });
+  let code = 0;
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      daemon.then(resolve, resolve);
+    });
+    void notifier.stopping();
+    logger.info({ graceMs: SHUTDOWN_GRACE_MS }, 'stopping');
+    const timedOut = await Promise.race([
+      daemon.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), SHUTDOWN_GRACE_MS).unref()),
+    ]);
+    if (timedOut) {
+      logger.error(
+        { graceMs: SHUTDOWN_GRACE_MS },
+        'shutdown grace period over; in-flight creates stay recorded as outcome unknown',
+      );
+      code = 1;
+    }
+  } catch (error) {
+    logger.fatal({ err: coerceError(error) }, 'daemon crashed');
+    code = 1;
+  } finally {
+    if (watchdog) clearInterval(watchdog);
+    watcher?.close();
+    await stopExtras?.();
+    await http?.close();
+    unwatchMetrics();
+    ledger.close();
+    logger.flush();
+  }
+  return code;
+}

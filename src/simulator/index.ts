@@ -1,0 +1,23 @@
+/**
+ * The Codeship API v2 simulator: a faithful stand-in for the retired service (see
+ * shared/codeship-api/REFERENCE.md), used by the tests, the demo and the benchmarks on loopback.
+ * Start one with `startSimulator()`; inspect it with `requests()` and `builds()`.
+ */
+export { RATE_LIMIT_TEXT, TWO_FACTOR_ERROR } from './api.ts';
+export { DEMO_PASSWORD, DEMO_USERNAME, defaultSeed } from './default-seed.ts';
+export { FaultInjector, matchesRoute, validateFaults } from './faults.ts';
+export { loadSeedFile, SeedError, validateSeed } from './seed.ts';
+export { startSimulator } from './server.ts';
+export type {
+  AuthorizationKind,
+  Faults,
+  RequestRecord,
+  SeedBuild,
+  SeedOrganization,
+  SeedProject,
+  SeedUser,
+  SimBuild,
+  Simulator,
+  SimulatorOptions,
+  SimulatorSeed,
+} from './types.ts';

@@ -1,0 +1,129 @@
+/**
+ * The simulator's public types: the seed it starts from, its options, the faults it can inject
+ * and what it lets tests inspect. `index.ts` re-exports them; the other files import them here so
+ * no module depends on the entry point.
+ */
+
+/** One build in a seed: a finished (or pinned in-progress) run at a fixed instant. */
+export interface SeedBuild {
+  branch: string;
+  status: string;
+  queuedAt: string;
+  finishedAt?: string | null;
+  commitSha?: string;
+  username?: string;
+  uuid?: string;
+}
+
+/** A project in a seed; `branches` are known branch names besides those of `builds`. */
+export interface SeedProject {
+  uuid?: string;
+  name: string;
+  type: 'basic' | 'pro';
+  branches?: string[];
+  builds?: SeedBuild[];
+}
+
+/** An organization; `name` is the lowercase slug the API reports, `scopes` default to all four. */
+export interface SeedOrganization {
+  uuid?: string;
+  name: string;
+  scopes?: string[];
+  projects: SeedProject[];
+}
+
+/** An API user; `organizations` are organization names. */
+export interface SeedUser {
+  username: string;
+  password: string;
+  twoFactor?: boolean;
+  organizations: string[];
+}
+
+/** Everything the simulator knows at start. */
+export interface SimulatorSeed {
+  users: SeedUser[];
+  organizations: SeedOrganization[];
+}
+
+/** Failures to inject, drawn from a seeded PRNG so a sequence is reproducible. */
+export interface Faults {
+  /** 0..1: answer 500/502/503 instead of handling (the request has no effect). */
+  errorRate?: number;
+  /** Added before each answer (real milliseconds). */
+  latencyMs?: number;
+  /** 0..1: never answer (hold the socket until the client gives up or the simulator closes). */
+  timeoutRate?: number;
+  /** 0..1: destroy the connection without answering (no effect). */
+  resetRate?: number;
+  /** 0..1: POST .../builds creates the build, then answers 500, resets or hangs. */
+  ghostCreateRate?: number;
+  /** Apply faults only to these "METHOD path-pattern" routes, e.g. "POST /builds". */
+  only?: string[];
+  /** PRNG seed so fault sequences are reproducible (default 1). */
+  seed?: number;
+}
+
+/** How a simulator behaves; every field has a default. */
+export interface SimulatorOptions {
+  /** Default: `defaultSeed(now())`. */
+  seed?: SimulatorSeed;
+  /** Injected clock (epoch ms) for all simulator time; default `Date.now`. */
+  now?: () => number;
+  /** Token lifetime; default 3600. */
+  tokenTtlSeconds?: number;
+  /** Fixed window per user; default 60 per 60 000 ms; `null` turns rate limiting off. */
+  rateLimit?: { requests: number; windowMs: number } | null;
+  /** Default 60 000: waiting for the first 10 %, testing until the end. */
+  buildDurationMs?: number;
+  /** Final status of a new run; default 'error' when the branch name contains "fail". */
+  outcome?: (build: { branch: string; projectName: string; uuid: string }) => 'success' | 'error';
+  faults?: Faults;
+}
+
+/** The kind of credential a request carried (never the credential itself). */
+export type AuthorizationKind = 'basic' | 'bearer' | 'raw' | 'none';
+
+/** One API request as received and answered; `status` is 0 when no answer was sent. */
+export interface RequestRecord {
+  at: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  status: number;
+  body: unknown;
+  fault: string | null;
+  authorization: AuthorizationKind;
+}
+
+/** A build as the simulator sees it at `now()`. Instants are ISO-8601 UTC. */
+export interface SimBuild {
+  uuid: string;
+  projectUuid: string;
+  organizationUuid: string;
+  ref: string;
+  branch: string;
+  status: string;
+  queuedAt: string;
+  finishedAt: string | null;
+  commitSha: string;
+  /** Created by a ghostCreate fault: the client was never told it succeeded. */
+  ghost: boolean;
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** Base URL including /v2, e.g. http://127.0.0.1:41234/v2 */
+  readonly url: string;
+  readonly port: number;
+  /** Every API request received, in order (never the credentials). */
+  requests(): RequestRecord[];
+  /** Forgets the recorded requests. */
+  resetRequests(): void;
+  /** Every build of every project, oldest first, with its status at `now()`. */
+  builds(): SimBuild[];
+  /** Replaces the faults (and restarts the fault PRNG from `faults.seed`). */
+  setFaults(faults: Faults): void;
+  /** Closes all connections (including held ones) and the server. */
+  close(): Promise<void>;
+}

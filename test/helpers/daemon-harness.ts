@@ -1,0 +1,184 @@
+/**
+ * Runs the real daemon in-process for integration tests: the simulator over HTTP on loopback, a
+ * real SQLite file, the real client, and one ManualClock shared by all of them. Time moves only
+ * when the test advances it; `advanceUntil` steps the clock and lets real I/O run in between.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createCodeshipClient } from '../../src/adapters/codeship-client.ts';
+import { type Ledger, openLedger } from '../../src/adapters/ledger.ts';
+import { createLogger } from '../../src/adapters/logger.ts';
+import { loadScheduleDir } from '../../src/adapters/schedule-dir.ts';
+import { type Config, loadConfig, requireApi } from '../../src/config.ts';
+import type { Runtime } from '../../src/daemon/runtime.ts';
+import { ScheduleSet } from '../../src/daemon/schedule-set.ts';
+import { runDaemon } from '../../src/daemon.ts';
+import { createRuntime } from '../../src/deps.ts';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
+import { ManualClock } from './manual-clock.ts';
+
+export interface HarnessOptions {
+  /** Wall clock at start (ISO). */
+  start: string;
+  /** Schedule files: name -> YAML text. */
+  files: Record<string, string>;
+  simulator?: SimulatorOptions;
+  env?: Record<string, string>;
+  requestTimeoutMs?: number;
+  /** Reuse a ledger file (restart tests); default a fresh temp file. */
+  ledgerPath?: string;
+  /** Reuse a simulator (restart tests). */
+  sim?: Simulator;
+  clock?: ManualClock;
+}
+
+export interface Harness {
+  clock: ManualClock;
+  sim: Simulator;
+  ledger: Ledger;
+  rt: Runtime;
+  config: Config;
+  dir: string;
+  ledgerPath: string;
+  /** Every log line the daemon wrote, parsed. */
+  logs: Record<string, unknown>[];
+  reload(): void;
+  writeFile(name: string, text: string): void;
+  /** Steps the clock by `stepMs` until `predicate` holds; fails after `maxMs` of simulated time. */
+  advanceUntil(
+    predicate: () => boolean,
+    options?: { stepMs?: number; maxMs?: number; what?: string },
+  ): Promise<void>;
+  /** Advances simulated time by `ms` in steps, letting the daemon work in between. */
+  advance(ms: number, stepMs?: number): Promise<void>;
+  /** Stops the daemon (not the simulator, unless `closeSimulator`). */
+  stop(options?: { closeSimulator?: boolean; keepFiles?: boolean }): Promise<void>;
+}
+
+const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const clock = options.clock ?? new ManualClock(options.start);
+  const sim =
+    options.sim ??
+    (await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => clock.now().getTime(),
+      ...options.simulator,
+    }));
+  const dir = mkdtempSync(join(tmpdir(), 'codeship-cron-daemon-'));
+  const schedulesDir = join(dir, 'schedules');
+  mkdirSync(schedulesDir);
+  for (const [name, text] of Object.entries(options.files))
+    writeFileSync(join(schedulesDir, name), text);
+  const ledgerPath = options.ledgerPath ?? join(dir, 'ledger.sqlite');
+  const config = loadConfig({
+    CODESHIP_API_URL: sim.url,
+    CODESHIP_USERNAME: 'demo@example.com',
+    CODESHIP_PASSWORD: 'demo-password',
+    CODESHIP_ORGANIZATION: 'acme',
+    SCHEDULES_DIR: schedulesDir,
+    DATABASE_PATH: ledgerPath,
+    DISCOVERY_WINDOW: '120s',
+    ...options.env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const ledger = openLedger(ledgerPath);
+  const api = createCodeshipClient({
+    api: requireApi(config),
+    clock,
+    logger,
+    requestTimeoutMs: options.requestTimeoutMs ?? 1000,
+  });
+  const schedules = new ScheduleSet();
+  const load = () => loadScheduleDir(schedulesDir, { defaultTimezone: 'UTC' });
+  const first = load();
+  schedules.apply(first.files, []);
+  const rt = createRuntime({
+    config,
+    ledger,
+    api,
+    clock,
+    logger,
+    schedule: (n) => schedules.get(n),
+  });
+  const controller = new AbortController();
+  const reloaders: (() => void)[] = [];
+  const done = runDaemon(rt, {
+    signal: controller.signal,
+    schedules,
+    loadSchedules: () => {
+      const loaded = load();
+      return { files: loaded.files, issues: [] };
+    },
+    onReload: (listener) => reloaders.push(listener),
+  });
+  const harness: Harness = {
+    clock,
+    sim,
+    ledger,
+    rt,
+    config,
+    dir,
+    ledgerPath,
+    logs,
+    reload: () => {
+      for (const listener of reloaders) listener();
+    },
+    writeFile: (name, text) => writeFileSync(join(schedulesDir, name), text),
+    async advanceUntil(predicate, { stepMs = 1000, maxMs = 30 * 60_000, what = 'condition' } = {}) {
+      for (let elapsed = 0; elapsed <= maxMs; elapsed += stepMs) {
+        // Let in-flight HTTP and ledger work finish before judging or moving time on.
+        for (let i = 0; i < 20 && !predicate(); i += 1) await realPause(2);
+        if (predicate()) return;
+        await clock.advance(stepMs);
+      }
+      throw new Error(`${what} not reached within ${maxMs} ms of simulated time`);
+    },
+    async advance(ms, stepMs = 1000) {
+      for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
+        await clock.advance(Math.min(stepMs, ms - elapsed));
+        await realPause(5);
+      }
+    },
+    async stop({ closeSimulator = true, keepFiles = false } = {}) {
+      controller.abort();
+      await done;
+      ledger.close();
+      if (closeSimulator) await sim.close();
+      if (!keepFiles) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  for (let i = 0; i < 400 && !logs.some((l) => l.msg === 'first tick planned'); i += 1)
+    await realPause(5);
+  return harness;
+}
+
+/** Rows of the ledger, oldest first, as plain objects (snake_case, as stored). */
+export function ledgerRows(ledger: Ledger, schedule?: string): Record<string, unknown>[] {
+  const sql = schedule
+    ? 'SELECT * FROM slots WHERE schedule = ? ORDER BY slot_at, id'
+    : 'SELECT * FROM slots ORDER BY slot_at, id';
+  return (
+    schedule ? ledger.handle.prepare(sql).all(schedule) : ledger.handle.prepare(sql).all()
+  ) as Record<string, unknown>[];
+}
+
+/** True when no slot still needs the API (nothing pending, triggered or running). */
+export function settled(ledger: Ledger): boolean {
+  const row = ledger.handle
+    .prepare("SELECT count(*) AS n FROM slots WHERE state IN ('pending', 'triggered', 'running')")
+    .get() as { n: number };
+  return row.n === 0;
+}

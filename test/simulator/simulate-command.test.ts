@@ -1,0 +1,73 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { basicAuth } from '../helpers/simulator.ts';
+
+const CLI = 'dist/cli.js';
+
+describe('codeship-cron simulate', () => {
+  it('prints its one line, serves the API, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'simulate', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('\n')) resolve(stdout);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
+    });
+    const match =
+      /^codeship simulator listening on (http:\/\/127\.0\.0\.1:(\d+)\/v2) \(user demo@example\.com, password demo-password\)\n$/.exec(
+        line,
+      );
+    expect(match, line).not.toBeNull();
+    const auth = await fetch(`${match![1]}/auth`, {
+      method: 'POST',
+      headers: { Authorization: basicAuth('demo@example.com', 'demo-password') },
+    });
+    expect(auth.status).toBe(200);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+
+  it('answers usage errors with exit 2', () => {
+    const result = spawnSync(process.execPath, [CLI, 'simulate', '--port', 'abc'], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('error: --port must be an integer from 0 to 65535 (got "abc")');
+    const unknown = spawnSync(process.execPath, [CLI, 'simulate', '--bogus'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("error: Unknown option '--bogus'");
+  });
+
+  it('reports an invalid seed file with exit 1', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'seed.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        users: [],
+        organizations: [{ name: 'x', projects: [{ name: 'x/y', type: 'gold' }] }],
+      }),
+    );
+    const result = spawnSync(process.execPath, [CLI, 'simulate', '--seed', path], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `error: invalid simulator seed ${path}:\n  organizations[0].projects[0].type: must be "basic" or "pro" (got "gold")\n`,
+    );
+  });
+});
