@@ -106,6 +106,9 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     tickNudge.poke();
   };
   options.onReload?.(reload);
+  // A create sent outside the send loop (a manual trigger) gets its build discovered promptly too.
+  const onAttempt = () => reconcileNudge.poke();
+  rt.events.on('attempt', onAttempt);
 
   const runSweep = async (sweep: Sweep) => {
     try {
@@ -199,5 +202,6 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
   rt.events.emit('schedules', { count: schedules.size, issues: 0 });
   await Promise.all([tickLoop(), sendLoop(), reconcileLoop()]);
   await Promise.allSettled([...inFlight]);
+  rt.events.off('attempt', onAttempt);
   rt.logger.info({}, 'daemon stopped');
 }

@@ -23,6 +23,12 @@ export type CallPriority = 'trigger' | 'normal' | 'reconcile';
 export interface CallOptions {
   priority?: CallPriority;
   signal?: AbortSignal;
+  /**
+   * Called synchronously right before each request leaves (after the pacer let it go); a throw
+   * cancels the call unsent. The daemon records a create's intent here, so the ledger's attempt
+   * time is when the request really went out, not when it joined the queue.
+   */
+  beforeSend?: () => void;
 }
 
 export interface BuildListOptions extends CallOptions {

@@ -94,7 +94,9 @@ export async function runService(options: ServiceOptions): Promise<number> {
   const unwatchMetrics = metrics.watch(rt);
   let http: HttpServer | undefined;
   try {
-    http = config.http ? await startHttpServer({ config, rt, schedules, metrics, logger }) : undefined;
+    http = config.http
+      ? await startHttpServer({ config, rt, schedules, metrics, logger })
+      : undefined;
   } catch (error) {
     ledger.close(); // a port in use stops start-up with a clear message (ERR_HTTP_LISTEN)
     throw error;

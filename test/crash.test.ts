@@ -6,24 +6,24 @@
  * schedules fire every second or two and the whole test stays within about a minute.
  * Reproduce a failure with `CRASH_SEED=<seed printed> npx vitest run test/crash.test.ts`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it, onTestFailed } from 'vitest';
 import { createPrng } from '../src/simulator/ids.ts';
+import { byMsg, startDaemon, timeOf } from './helpers/daemon-process.ts';
 import {
   checkExactlyOnce,
   describeSlot,
   type ExpectedSchedule,
   openSlots,
   readLedger,
+  suspectClaims,
 } from './helpers/ledger-oracle.ts';
 import { startTestSimulator, type TestSimulator } from './helpers/simulator.ts';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const KILLS = 5;
 /** The kill (0-based) that waits for a "build triggered" line and kills right after it. */
 const KILL_AFTER_TRIGGER = 2;
@@ -31,14 +31,21 @@ const SETTLE_BOUND_MS = 45_000;
 /**
  * Here a create reaches the simulator within ~200 ms of its recorded attempt (150 ms injected
  * latency, no rate limit), while two creates of one branch are at least 1 s apart: a claimed build
- * queued later than this after every attempt of its slot was made by another slot's create.
+ * queued later than this after every attempt of its slot was likely made by another slot's create
+ * (reported with a failure, not asserted: see `suspectClaims`).
  */
 const ATTRIBUTION_WINDOW_MS = 1500;
 
 const SCHEDULES: readonly (ExpectedSchedule & { project: string; extra?: string })[] = [
   { name: 'crash-api', cron: '* * * * * *', branches: ['main'], project: 'acme/api' },
   { name: 'crash-web', cron: '*/2 * * * * *', branches: ['main', 'develop'], project: 'acme/web' },
-  { name: 'crash-docs', cron: '*/2 * * * * *', branches: ['main'], project: 'acme/docs', extra: 'overlap: skip' },
+  {
+    name: 'crash-docs',
+    cron: '*/2 * * * * *',
+    branches: ['main'],
+    project: 'acme/docs',
+    extra: 'overlap: skip',
+  },
 ];
 
 function schedulesYaml(): string {
@@ -55,86 +62,30 @@ function schedulesYaml(): string {
   return `schedules:\n${entries.join('\n')}\n`;
 }
 
-interface LogLine {
-  msg?: string;
-  time?: string;
-  [key: string]: unknown;
-}
-
-/** One spawned `codeship-cron run`, its parsed stdout and its end. */
-interface DaemonRun {
-  child: ChildProcess;
-  lines: LogLine[];
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The first line (already seen or to come) matching `match`; rejects on exit or after `timeoutMs`. */
-  waitFor: (match: (line: LogLine) => boolean, timeoutMs: number) => Promise<LogLine>;
-}
-
-function startDaemon(env: NodeJS.ProcessEnv, logFile: string, label: string): DaemonRun {
-  const child = spawn(process.execPath, [CLI, 'run'], { cwd: env.WORK_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  const waiters = new Set<() => void>();
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    appendFileSync(logFile, `${label} ${text}\n`);
-    try {
-      lines.push(JSON.parse(text) as LogLine);
-    } catch {
-      lines.push({ msg: text });
-    }
-    for (const wake of waiters) wake();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const wake of waiters) wake();
-      resolve({ code, signal });
-    }),
-  );
-  const waitFor = (match: (line: LogLine) => boolean, timeoutMs: number) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`${label}: no matching log line within ${timeoutMs} ms`)), timeoutMs);
-      const finish = (error: Error | null, line?: LogLine) => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        if (error) reject(error);
-        else resolve(line as LogLine);
-      };
-      const check = () => {
-        const line = lines.find(match);
-        if (line) return finish(null, line);
-        if (child.exitCode !== null || child.signalCode !== null) {
-          finish(new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before the awaited log line; stderr: ${stderr}`));
-        }
-      };
-      waiters.add(check);
-      check();
-    });
-  return { child, lines, stderr: () => stderr, exited, waitFor };
-}
-
-const byMsg = (msg: string) => (line: LogLine) => line.msg === msg;
-const timeOf = (line: LogLine) => new Date(line.time as string);
-
 let dir = '';
 let sim: TestSimulator | null = null;
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await sim?.close();
 });
 
-it('survives SIGKILL mid-triggering: every build claimed once, every slot recorded, clean stop', { timeout: 120_000 }, async () => {
+it('survives SIGKILL mid-triggering: every build claimed once, every slot recorded, clean stop', {
+  timeout: 120_000,
+}, async () => {
   const seed = Number(process.env.CRASH_SEED) || Math.floor(Math.random() * 2 ** 31);
   const random = createPrng(seed);
   dir = mkdtempSync(join(tmpdir(), 'crash-test-'));
   const logFile = join(dir, 'daemon.log');
+  let suspects: string[] = [];
   onTestFailed(() => {
-    console.error(`crash test failed with CRASH_SEED=${seed}; ledger and daemon logs kept in ${dir}`);
+    console.error(
+      `crash test failed with CRASH_SEED=${seed}; ledger, simulator and daemon logs kept in ${dir}`,
+    );
+    if (suspects.length > 0)
+      console.error(`claims that look misattributed:\n  ${suspects.join('\n  ')}`);
   });
   const schedulesDir = join(dir, 'schedules');
   mkdirSync(schedulesDir);
@@ -143,12 +94,19 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
   sim = await startTestSimulator({
     buildDurationMs: 3000,
     rateLimit: null,
-    faults: { ghostCreateRate: 0.2, latencyMs: 150, only: ['POST /builds'], seed },
+    // ghost: built but the answer is lost; error/reset: not built and the answer is lost too.
+    faults: {
+      ghostCreateRate: 0.2,
+      errorRate: 0.05,
+      resetRate: 0.05,
+      latencyMs: 150,
+      only: ['POST /builds'],
+      seed,
+    },
   });
   const ledgerPath = join(dir, 'ledger.sqlite');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '',
-    WORK_DIR: dir,
     CODESHIP_API_URL: sim.url,
     CODESHIP_USERNAME: 'demo@example.com',
     CODESHIP_PASSWORD: 'demo-password',
@@ -164,7 +122,7 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
   let firstStartedAt: Date | null = null;
   const killDelays: string[] = [];
   for (let kill = 0; kill < KILLS; kill += 1) {
-    const run = startDaemon(env, logFile, `run${kill}`);
+    const run = startDaemon({ env, cwd: dir, logFile, label: `run${kill}` });
     children.push(run.child);
     const started = await run.waitFor(byMsg('daemon started'), 10_000);
     if (kill === 0) {
@@ -172,7 +130,8 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
       // Until every schedule has a mark, a restart could not know it ever ran (no catch-up for
       // a schedule that never fired), so the first run lives at least that long.
       const deadline = Date.now() + 10_000;
-      while (readLedger(ledgerPath).marks.size < SCHEDULES.length && Date.now() < deadline) await sleep(100);
+      while (readLedger(ledgerPath).marks.size < SCHEDULES.length && Date.now() < deadline)
+        await sleep(100);
     }
     if (kill === KILL_AFTER_TRIGGER) {
       await run.waitFor(byMsg('build triggered'), 15_000);
@@ -184,7 +143,10 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     }
     run.child.kill('SIGKILL');
     const end = await run.exited;
-    expect(end, `run ${kill} died by itself instead of by our SIGKILL; stderr: ${run.stderr()}`).toEqual({
+    expect(
+      end,
+      `run ${kill} died by itself instead of by our SIGKILL; stderr: ${run.stderr()}`,
+    ).toEqual({
       code: null,
       signal: 'SIGKILL',
     });
@@ -193,7 +155,7 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
   // Final run: no new faults (a held create would make shutdown wait 30 s), the kills' leftovers
   // are resolved, then the schedules are removed so the ledger can settle, then SIGTERM.
   sim.setFaults({});
-  const final = startDaemon(env, logFile, 'final');
+  const final = startDaemon({ env, cwd: dir, logFile, label: 'final' });
   children.push(final.child);
   await final.waitFor(byMsg('first tick planned'), 10_000);
   await sleep(3000);
@@ -216,7 +178,9 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
 
   const snapshot = readLedger(ledgerPath);
   const projectUuids = new Set(snapshot.slots.map((s) => s.project_uuid).filter((u) => u !== null));
-  const builds = sim.builds().filter((b) => Date.parse(b.queuedAt) >= startedAtMs && projectUuids.has(b.projectUuid));
+  const builds = sim
+    .builds()
+    .filter((b) => Date.parse(b.queuedAt) >= startedAtMs && projectUuids.has(b.projectUuid));
   const problems = checkExactlyOnce({
     snapshot,
     builds,
@@ -225,29 +189,38 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     // A slot due just before the removal may not have been ticked yet: it may or may not exist.
     until: new Date(removedAt.getTime() - 2000),
     latestAllowed: removedAt,
-    attributionWindowMs: ATTRIBUTION_WINDOW_MS,
   });
+  suspects = suspectClaims(snapshot, builds, ATTRIBUTION_WINDOW_MS);
+  const byState: Record<string, number> = {};
+  for (const slot of snapshot.slots) {
+    const key = `${slot.state}${slot.reason ? `:${slot.reason.split(' ')[0]}` : ''}`;
+    byState[key] = (byState[key] ?? 0) + 1;
+  }
   const stats = {
     seed,
     killDelays,
     totalMs: Date.now() - startedAtMs,
     settledAfterMs,
     slots: snapshot.slots.length,
-    byState: Object.fromEntries(
-      [...new Set(snapshot.slots.map((s) => `${s.state}${s.reason ? `:${s.reason.split(' ')[0]}` : ''}`))].map((k) => [
-        k,
-        snapshot.slots.filter((s) => `${s.state}${s.reason ? `:${s.reason.split(' ')[0]}` : ''}` === k).length,
-      ]),
-    ),
+    byState,
     builds: builds.length,
     ghostBuilds: builds.filter((b) => b.ghost).length,
     resent: snapshot.slots.filter((s) => s.attempts === 2).length,
+    suspectClaims: suspects.length,
   };
   console.log(`crash test: ${JSON.stringify(stats)}`);
 
-  expect(open.map(describeSlot), `slots still open ${SETTLE_BOUND_MS} ms after the schedules were removed (seed ${seed})`).toEqual([]);
-  expect(problems, `exactly-once violations (seed ${seed})`).toEqual([]);
-  expect(end, `final run did not stop cleanly on SIGTERM; stderr: ${final.stderr()}`).toEqual({ code: 0, signal: null });
+  // Kept with the ledger and the daemon logs for a post-mortem when an assertion fails.
+  const creates = sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/builds'));
+  writeFileSync(join(dir, 'simulator.json'), JSON.stringify({ builds, creates }, null, 1));
+  expect(
+    { stillOpen: open.map(describeSlot), problems },
+    `exactly-once violations, and slots still open ${SETTLE_BOUND_MS} ms after the schedules were removed (seed ${seed})`,
+  ).toEqual({ stillOpen: [], problems: [] });
+  expect(end, `final run did not stop cleanly on SIGTERM; stderr: ${final.stderr()}`).toEqual({
+    code: 0,
+    signal: null,
+  });
   expect(final.lines.some(byMsg('daemon stopped'))).toBe(true);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -120,6 +120,7 @@ export function createCodeshipClient(
       outcomeHint: call.outcomeHint,
       priority,
       signal,
+      beforeSend: callOptions.beforeSend,
     });
     let spec = specFor(session.token, session.organizationUuid);
     let response = await transport.exchange(spec);

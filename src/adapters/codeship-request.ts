@@ -44,6 +44,8 @@ export interface RequestSpec {
   outcomeHint?: string;
   priority: CallPriority;
   signal?: AbortSignal;
+  /** Called right before each send, after pacing; a throw cancels the call unsent. */
+  beforeSend?: () => void;
 }
 
 export interface RawResponse {
@@ -150,6 +152,7 @@ export function createTransport(options: TransportOptions) {
   /** One paced attempt; got errors are turned into a Failure, never thrown. */
   async function attempt(spec: RequestSpec, front: boolean): Promise<RawResponse | Failure> {
     await pacer.acquire(spec.priority, spec.signal, front);
+    spec.beforeSend?.();
     const startedMs = Date.now();
     const endpoint = endpointOf(spec);
     let status: number | null = null;

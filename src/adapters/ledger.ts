@@ -276,6 +276,18 @@ export class Ledger {
       .immediate();
   }
 
+  /** The same attempt sent again (after a refused 401 or rate-limit 403): its time moves on. */
+  touchAttempt(slotId: number, attemptId: number, now: Date): void {
+    this.db
+      .transaction(() => {
+        this.db.prepare('UPDATE attempts SET sent_at = ? WHERE id = ?').run(iso(now), attemptId);
+        this.db
+          .prepare('UPDATE slots SET last_attempt_at = ?, updated_at = ? WHERE id = ?')
+          .run(iso(now), iso(now), slotId);
+      })
+      .immediate();
+  }
+
   /** Records how a create attempt ended (see AttemptResult) and moves the slot accordingly. */
   finishAttempt(
     attemptId: number,

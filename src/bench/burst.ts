@@ -12,12 +12,19 @@ import { openLedger } from '../adapters/ledger.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { loadConfig, requireApi } from '../config.ts';
-import { runDaemon } from '../daemon.ts';
 import { ScheduleSet } from '../daemon/schedule-set.ts';
+import { runDaemon } from '../daemon.ts';
 import { createApi, createRuntime, loadConfiguredSchedules } from '../deps.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { emitResult, isQuick, median, note, percentile, round, tempDir } from './common.ts';
-import { BENCH_PASSWORD, BENCH_USERNAME, burstExpressions, burstSchedules, fleetSeed, writeScheduleFiles } from './fleet.ts';
+import {
+  BENCH_PASSWORD,
+  BENCH_USERNAME,
+  burstExpressions,
+  burstSchedules,
+  fleetSeed,
+  writeScheduleFiles,
+} from './fleet.ts';
 
 async function main(): Promise<void> {
   const quick = isQuick();
@@ -28,7 +35,12 @@ async function main(): Promise<void> {
   const dueAt = new Date(Math.ceil((Date.now() + leadMs) / 1000) * 1000);
   const byZone = burstExpressions(dueAt, new Date());
   const dir = tempDir('burst');
-  const sim = await startSimulator({ host: '127.0.0.1', port: 0, seed: fleetSeed(projects, Date.now()), rateLimit: null });
+  const sim = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    seed: fleetSeed(projects, Date.now()),
+    rateLimit: null,
+  });
   try {
     writeScheduleFiles(dir.path, burstSchedules(slots, projects, byZone), 20);
     const config = loadConfig({
@@ -46,8 +58,16 @@ async function main(): Promise<void> {
     const schedules = new ScheduleSet();
     const loaded = loadConfiguredSchedules(config);
     schedules.apply(loaded.files, loaded.issues);
-    if (schedules.size !== slots) throw new Error(`expected ${slots} schedules, loaded ${schedules.size}`);
-    const rt = createRuntime({ config, ledger, api: createApi(config, logger), clock: systemClock, logger, schedule: (n) => schedules.get(n) });
+    if (schedules.size !== slots)
+      throw new Error(`expected ${slots} schedules, loaded ${schedules.size}`);
+    const rt = createRuntime({
+      config,
+      ledger,
+      api: createApi(config, logger),
+      clock: systemClock,
+      logger,
+      schedule: (n) => schedules.get(n),
+    });
     const controller = new AbortController();
     let readyAtMs: number | null = null;
     let committedAtMs: number | null = null;
@@ -61,7 +81,10 @@ async function main(): Promise<void> {
         resolve();
       });
     });
-    const timeout = setTimeout(() => controller.abort(new Error('burst never came')), leadMs + 60_000);
+    const timeout = setTimeout(
+      () => controller.abort(new Error('burst never came')),
+      leadMs + 60_000,
+    );
     const daemon = runDaemon(rt, {
       signal: controller.signal,
       schedules,
@@ -74,14 +97,19 @@ async function main(): Promise<void> {
     clearTimeout(timeout);
     controller.abort(new Error('bench over'));
     await daemon;
-    const rows = ledger.handle.prepare('SELECT slot_at, created_at FROM slots WHERE slot_at = ?').all(dueAt.toISOString()) as {
+    const rows = ledger.handle
+      .prepare('SELECT slot_at, created_at FROM slots WHERE slot_at = ?')
+      .all(dueAt.toISOString()) as {
       slot_at: string;
       created_at: string;
     }[];
     const latenessMs = rows.map((r) => Date.parse(r.created_at) - Date.parse(r.slot_at));
-    const totalRows = (ledger.handle.prepare('SELECT COUNT(*) AS n FROM slots').get() as { n: number }).n;
+    const totalRows = (
+      ledger.handle.prepare('SELECT COUNT(*) AS n FROM slots').get() as { n: number }
+    ).n;
     ledger.close();
-    const commitLatenessMs = committedAtMs === null ? null : (committedAtMs as number) - dueAt.getTime();
+    const commitLatenessMs =
+      committedAtMs === null ? null : (committedAtMs as number) - dueAt.getTime();
     const figures = {
       slots,
       series: [...byZone.values()].reduce((n, list) => n + list.length, 0),

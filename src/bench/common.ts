@@ -28,7 +28,10 @@ export function isQuick(argv: readonly string[] = process.argv.slice(2)): boolea
 }
 
 /** The value after `--name` in argv, or undefined. */
-export function argValue(name: string, argv: readonly string[] = process.argv.slice(2)): string | undefined {
+export function argValue(
+  name: string,
+  argv: readonly string[] = process.argv.slice(2),
+): string | undefined {
   const index = argv.indexOf(`--${name}`);
   return index >= 0 ? argv[index + 1] : undefined;
 }
@@ -38,7 +41,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The nearest-rank percentile `p` (0..100) of a list; NaN when empty. */
@@ -83,7 +88,8 @@ export interface ProcSample {
 /** Reads VmRSS, VmHWM (/proc/PID/status) and utime+stime (/proc/PID/stat) of a live process. */
 export function sampleProcess(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name (which may contain spaces): utime is the 14th
   // field of the line, stime the 15th, i.e. index 11 and 12 after ") ".

@@ -36,18 +36,35 @@ async function main(): Promise<void> {
     });
     const q = (sql: string) => count(run.ledger, sql);
     const recorded = () => q('SELECT COUNT(*) FROM slots');
-    const triggeredOrOver = () => q(`SELECT COUNT(*) FROM slots WHERE triggered_at IS NOT NULL OR state IN ('failed', 'skipped')`);
+    const triggeredOrOver = () =>
+      q(
+        `SELECT COUNT(*) FROM slots WHERE triggered_at IS NOT NULL OR state IN ('failed', 'skipped')`,
+      );
     await run.runUntil(() => recorded() >= slots && triggeredOrOver() >= slots, 60 * MINUTE);
     const lastTriggerMs = Date.parse(
-      (run.ledger.handle.prepare('SELECT MAX(triggered_at) AS at FROM slots').get() as { at: string | null }).at ?? '',
+      (
+        run.ledger.handle.prepare('SELECT MAX(triggered_at) AS at FROM slots').get() as {
+          at: string | null;
+        }
+      ).at ?? '',
     );
     // Let reconciliation discover the builds (triggers went first), then compare with the simulator.
-    await run.runUntil(() => q('SELECT COUNT(*) FROM slots WHERE build_uuid IS NULL AND state NOT IN (\'failed\', \'skipped\')') === 0, 30 * MINUTE);
+    await run.runUntil(
+      () =>
+        q(
+          "SELECT COUNT(*) FROM slots WHERE build_uuid IS NULL AND state NOT IN ('failed', 'skipped')",
+        ) === 0,
+      30 * MINUTE,
+    );
     const requests = run.sim.requests();
     const rateLimit403 = requests.filter((r) => r.status === 403).length;
     const created = run.sim.builds().filter((b) => Date.parse(b.queuedAt) >= dueMs - MINUTE);
     const perSlot = new Map<string, number>();
-    for (const b of created) perSlot.set(`${b.projectUuid}/${b.branch}`, (perSlot.get(`${b.projectUuid}/${b.branch}`) ?? 0) + 1);
+    for (const b of created)
+      perSlot.set(
+        `${b.projectUuid}/${b.branch}`,
+        (perSlot.get(`${b.projectUuid}/${b.branch}`) ?? 0) + 1,
+      );
     const claimed = q('SELECT COUNT(*) FROM slots WHERE build_uuid IS NOT NULL');
     const failed = q(`SELECT COUNT(*) FROM slots WHERE state = 'failed'`);
     const triggered = q('SELECT COUNT(*) FROM slots WHERE triggered_at IS NOT NULL');

@@ -54,15 +54,32 @@ async function main(): Promise<void> {
       databasePath: join(dir.path, 'ledger.sqlite'),
       buildDurationMs: BUILD_MS,
     });
-    const settledCount = () => count(run.ledger, `SELECT COUNT(*) FROM slots WHERE state IN ('finished', 'failed', 'skipped')`);
+    const settledCount = () =>
+      count(
+        run.ledger,
+        `SELECT COUNT(*) FROM slots WHERE state IN ('finished', 'failed', 'skipped')`,
+      );
     const spentMs = await run.runUntil(() => settledCount() >= builds, 6 * 60 * MINUTE);
-    const kinds: Record<Kind, number> = { create: 0, list: 0, get: 0, auth: 0, projects: 0, other: 0 };
+    const kinds: Record<Kind, number> = {
+      create: 0,
+      list: 0,
+      get: 0,
+      auth: 0,
+      projects: 0,
+      other: 0,
+    };
     for (const r of run.sim.requests()) kinds[kindOf(r)] += 1;
-    const finished = count(run.ledger, `SELECT COUNT(*) FROM slots WHERE state = 'finished' AND build_uuid IS NOT NULL`);
+    const finished = count(
+      run.ledger,
+      `SELECT COUNT(*) FROM slots WHERE state = 'finished' AND build_uuid IS NOT NULL`,
+    );
     const failed = count(run.ledger, `SELECT COUNT(*) FROM slots WHERE state = 'failed'`);
     await run.stop();
     const reconcileCalls = kinds.list + kinds.get;
-    note('economy', `${pattern}: ${finished}/${builds} finished in ${round(spentMs / MINUTE)} simulated min; calls ${JSON.stringify(kinds)}`);
+    note(
+      'economy',
+      `${pattern}: ${finished}/${builds} finished in ${round(spentMs / MINUTE)} simulated min; calls ${JSON.stringify(kinds)}`,
+    );
     emitResult({
       pattern,
       builds,
@@ -76,7 +93,10 @@ async function main(): Promise<void> {
       projectCalls: kinds.projects,
       otherCalls: kinds.other,
       callsPerBuild: round(reconcileCalls / builds, 2),
-      allOverheadPerBuild: round((reconcileCalls + kinds.auth + kinds.projects + kinds.other) / builds, 2),
+      allOverheadPerBuild: round(
+        (reconcileCalls + kinds.auth + kinds.projects + kinds.other) / builds,
+        2,
+      ),
       pollingCallsPerBuild: POLLING_CALLS_PER_BUILD,
     });
   } finally {

@@ -14,7 +14,13 @@ export const BENCH_PASSWORD = 'bench-password';
 export const BENCH_ORG = 'bench';
 
 /** Five zones on four continents, two of them with DST in opposite halves of the year. */
-export const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney'] as const;
+export const ZONES = [
+  'UTC',
+  'Europe/Berlin',
+  'America/New_York',
+  'Asia/Tokyo',
+  'Australia/Sydney',
+] as const;
 
 export interface BenchSchedule {
   name: string;
@@ -89,7 +95,11 @@ export function fleetExpressions(
  * draws its expression and its zone independently (as in a real fleet, so most (expression, zone)
  * pairs occur).
  */
-export function fleetSchedules(count: number, projects: number, expressions: readonly string[]): BenchSchedule[] {
+export function fleetSchedules(
+  count: number,
+  projects: number,
+  expressions: readonly string[],
+): BenchSchedule[] {
   const random = createPrng(7_919);
   const pick = (n: number) => Math.floor(random() * n);
   return Array.from({ length: count }, (_, i) => ({
@@ -102,7 +112,11 @@ export function fleetSchedules(count: number, projects: number, expressions: rea
 }
 
 /** Writes the schedules as `files` YAML files of (about) equal size into `dir`. */
-export function writeScheduleFiles(dir: string, schedules: readonly BenchSchedule[], files: number): void {
+export function writeScheduleFiles(
+  dir: string,
+  schedules: readonly BenchSchedule[],
+  files: number,
+): void {
   const perFile = Math.ceil(schedules.length / files);
   for (let f = 0; f < files; f += 1) {
     const part = schedules.slice(f * perFile, (f + 1) * perFile);
@@ -129,7 +143,8 @@ export function writeScheduleFiles(dir: string, schedules: readonly BenchSchedul
 export function fleetSeed(projects: number, nowMs: number, historyPerProject = 0): SimulatorSeed {
   const history = (p: number): SeedBuild[] =>
     Array.from({ length: historyPerProject }, (_, i) => {
-      const queuedMs = nowMs - 86_400_000 + (i * 86_400_000) / Math.max(1, historyPerProject) + p * 1000;
+      const queuedMs =
+        nowMs - 86_400_000 + (i * 86_400_000) / Math.max(1, historyPerProject) + p * 1000;
       return {
         branch: 'main',
         status: 'success',
@@ -154,7 +169,10 @@ export function fleetSeed(projects: number, nowMs: number, historyPerProject = 0
 }
 
 /** The wall-clock fields of `at` in `zone` (24-hour). */
-export function wallFields(at: Date, zone: string): { second: number; minute: number; hour: number; day: number; month: number; weekday: number } {
+export function wallFields(
+  at: Date,
+  zone: string,
+): { second: number; minute: number; hour: number; day: number; month: number; weekday: number } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: zone,
     hourCycle: 'h23',
@@ -187,14 +205,23 @@ export function burstExpressions(at: Date, after: Date): Map<string, string[]> {
   for (const zone of ZONES) {
     const f = wallFields(at, zone);
     const seconds = [`${f.second}`, `${f.second}-59/7`];
-    const hours = [`${f.hour}`, '*', `${f.hour},${(f.hour + 12) % 24}`, `${Math.max(0, f.hour - 1)}-${f.hour}`, `*/1`];
+    const hours = [
+      `${f.hour}`,
+      '*',
+      `${f.hour},${(f.hour + 12) % 24}`,
+      `${Math.max(0, f.hour - 1)}-${f.hour}`,
+      `*/1`,
+    ];
     const days = ['* * *', `* * ${f.weekday}`, `${f.day} * *`, `* ${f.month} *`];
     const list: string[] = [];
-    for (const s of seconds) for (const h of hours) for (const d of days) list.push(`${s} ${f.minute} ${h} ${d}`);
+    for (const s of seconds)
+      for (const h of hours) for (const d of days) list.push(`${s} ${f.minute} ${h} ${d}`);
     for (const expression of list) {
       const next = nextFireAfter(expression, zone, after);
       if (next?.getTime() !== at.getTime()) {
-        throw new Error(`burst expression "${expression}" in ${zone} fires at ${next?.toISOString()}, not ${at.toISOString()}`);
+        throw new Error(
+          `burst expression "${expression}" in ${zone} fires at ${next?.toISOString()}, not ${at.toISOString()}`,
+        );
       }
     }
     byZone.set(zone, list);
@@ -203,7 +230,11 @@ export function burstExpressions(at: Date, after: Date): Map<string, string[]> {
 }
 
 /** `count` burst schedules over `projects` projects, cycling through zones and expressions. */
-export function burstSchedules(count: number, projects: number, byZone: ReadonlyMap<string, string[]>): BenchSchedule[] {
+export function burstSchedules(
+  count: number,
+  projects: number,
+  byZone: ReadonlyMap<string, string[]>,
+): BenchSchedule[] {
   return Array.from({ length: count }, (_, i) => {
     const zone = ZONES[i % ZONES.length] as string;
     const list = byZone.get(zone) as string[];

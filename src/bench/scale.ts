@@ -12,8 +12,24 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../simulator/index.ts';
-import { CLOCK_TICKS_PER_SECOND, emitResult, isQuick, note, pause, round, sampleProcess, tempDir } from './common.ts';
-import { BENCH_PASSWORD, BENCH_USERNAME, fleetExpressions, fleetSchedules, fleetSeed, writeScheduleFiles } from './fleet.ts';
+import {
+  CLOCK_TICKS_PER_SECOND,
+  emitResult,
+  isQuick,
+  note,
+  pause,
+  round,
+  sampleProcess,
+  tempDir,
+} from './common.ts';
+import {
+  BENCH_PASSWORD,
+  BENCH_USERNAME,
+  fleetExpressions,
+  fleetSchedules,
+  fleetSeed,
+  writeScheduleFiles,
+} from './fleet.ts';
 
 const CLI = resolve(fileURLToPath(new URL('../cli.js', import.meta.url)));
 const SETTLE_MS = 1_000;
@@ -28,7 +44,11 @@ interface Started {
 /** Spawns `codeship-cron run` and resolves when it logs `first tick planned`. */
 function startDaemon(env: Record<string, string>, cwd: string): Promise<Started> {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [CLI, 'run'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
@@ -49,10 +69,18 @@ function startDaemon(env: Record<string, string>, cwd: string): Promise<Started>
       }
       if (entry.msg === 'first tick planned') {
         after = 0;
-        resolvePromise({ child, startupMs: performance.now() - spawnedAt, linesAfterReady: () => after });
+        resolvePromise({
+          child,
+          startupMs: performance.now() - spawnedAt,
+          linesAfterReady: () => after,
+        });
       }
     });
-    child.on('exit', (code) => reject(new Error(`codeship-cron run exited (${code}) before its first tick: ${stderr.trim()}`)));
+    child.on('exit', (code) =>
+      reject(
+        new Error(`codeship-cron run exited (${code}) before its first tick: ${stderr.trim()}`),
+      ),
+    );
   });
 }
 
@@ -70,7 +98,11 @@ async function main(): Promise<void> {
   const projects = 500;
   const idleMs = quick ? 5_000 : 60_000;
   const dir = tempDir('scale');
-  const sim = await startSimulator({ host: '127.0.0.1', port: 0, seed: fleetSeed(projects, Date.now()) });
+  const sim = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    seed: fleetSeed(projects, Date.now()),
+  });
   try {
     // Nothing may fire from now until the idle window is over (with a margin for start-up).
     const quiet = { fromMs: Date.now(), untilMs: Date.now() + idleMs + 60_000 };
@@ -103,7 +135,8 @@ async function main(): Promise<void> {
     const requestsBefore = sim.requests().length;
     await pause(idleMs);
     const afterIdle = sampleProcess(pid);
-    const idleCpuPercent = ((afterIdle.cpuTicks - afterStart.cpuTicks) / CLOCK_TICKS_PER_SECOND / (idleMs / 1000)) * 100;
+    const idleCpuPercent =
+      ((afterIdle.cpuTicks - afterStart.cpuTicks) / CLOCK_TICKS_PER_SECOND / (idleMs / 1000)) * 100;
     const linesDuringIdle = full.linesAfterReady();
     const apiCallsDuringIdle = sim.requests().length - requestsBefore;
     await stopDaemon(full.child);

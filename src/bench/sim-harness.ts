@@ -9,8 +9,8 @@ import { createCodeshipClient } from '../adapters/codeship-client.ts';
 import { type Ledger, openLedger } from '../adapters/ledger.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { loadConfig, requireApi } from '../config.ts';
-import { runDaemon } from '../daemon.ts';
 import { ScheduleSet } from '../daemon/schedule-set.ts';
+import { runDaemon } from '../daemon.ts';
 import { createRuntime, loadConfiguredSchedules } from '../deps.ts';
 import type { Clock, CodeshipApi } from '../ports.ts';
 import { type Simulator, startSimulator } from '../simulator/index.ts';
@@ -74,7 +74,10 @@ async function settle(turns = 3): Promise<void> {
 }
 
 /** Counts API calls in progress (waiting in the pacer or on the wire) without changing them. */
-function instrument(client: CodeshipApi, counter: { inFlight: number; progress: number }): CodeshipApi {
+function instrument(
+  client: CodeshipApi,
+  counter: { inFlight: number; progress: number },
+): CodeshipApi {
   const track = <T>(promise: Promise<T>): Promise<T> => {
     counter.inFlight += 1;
     counter.progress += 1;
@@ -95,7 +98,8 @@ function instrument(client: CodeshipApi, counter: { inFlight: number; progress: 
               const it = inner[Symbol.asyncIterator]();
               return {
                 next: () => track(it.next()),
-                return: (v?: unknown) => (it.return ? track(it.return(v)) : Promise.resolve({ done: true, value: v })),
+                return: (v?: unknown) =>
+                  it.return ? track(it.return(v)) : Promise.resolve({ done: true, value: v }),
               };
             },
           };
@@ -154,17 +158,33 @@ export async function startSimulatedDaemon(options: {
     api: requireApi(config),
     clock,
     logger,
-    observer: { rateLimited: () => void (rateLimited += 1) },
+    observer: {
+      rateLimited: () => {
+        rateLimited += 1;
+      },
+    },
   });
   const api = instrument(client, counter);
   const ledger = openLedger(options.databasePath);
   const schedules = new ScheduleSet();
   const loaded = loadConfiguredSchedules(config);
   const report = schedules.apply(loaded.files, loaded.issues);
-  if (report.issues.length > 0) throw new Error(`bench schedules invalid: ${JSON.stringify(report.issues[0])}`);
-  const rt = createRuntime({ config, ledger, api, clock, logger, schedule: (n) => schedules.get(n) });
+  if (report.issues.length > 0)
+    throw new Error(`bench schedules invalid: ${JSON.stringify(report.issues[0])}`);
+  const rt = createRuntime({
+    config,
+    ledger,
+    api,
+    clock,
+    logger,
+    schedule: (n) => schedules.get(n),
+  });
   const controller = new AbortController();
-  const daemon = runDaemon(rt, { signal: controller.signal, schedules, loadSchedules: () => loadConfiguredSchedules(config) });
+  const daemon = runDaemon(rt, {
+    signal: controller.signal,
+    schedules,
+    loadSchedules: () => loadConfiguredSchedules(config),
+  });
 
   const queued = () => {
     const q = client.pacer.stats().queued;

@@ -38,7 +38,10 @@ const demo: Command = async (context) => {
   });
   const buildSeconds = parsePositiveInt(values['build-seconds'], '--build-seconds', 8);
   const port = values.port === undefined ? 0 : parsePositiveInt(values.port, '--port', 0);
-  const httpPort = values['http-port'] === undefined ? null : parsePositiveInt(values['http-port'], '--http-port', 8080);
+  const httpPort =
+    values['http-port'] === undefined
+      ? null
+      : parsePositiveInt(values['http-port'], '--http-port', 8080);
   const simulator = await startSimulator({ port, buildDurationMs: buildSeconds * 1000 });
   const schedulesDir = fileURLToPath(new URL('../../demo/schedules', import.meta.url));
   const env = {

@@ -17,14 +17,27 @@ export interface Claimant {
   ref: string;
   /** When the first create was about to be sent; builds queued before this minus the skew are not ours. */
   intentAt: Date;
+  /** When the latest create was about to be sent; builds queued well after it are not ours either. */
+  lastAttemptAt?: Date;
+  /** True when Codeship accepted the create (202): such claimants choose before unconfirmed ones. */
+  confirmed?: boolean;
 }
 
 /**
- * Which remote build each claimant gets: the OLDEST unclaimed build on the same ref with
- * queuedAt >= intentAt - DISCOVERY_SKEW_MS, claimants served in intentAt order (then id), so
- * concurrent triggers of one branch map one-to-one in order. Builds in `claimedUuids` (already
- * owned by a ledger row) and builds without a queuedAt are never handed out. `builds` may be in
- * any order. A claimant with no match is absent from the result.
+ * How long after its create a build may be queued and still be that create's: the build is made
+ * while the request is served, so anything much later was started by someone else (typically the
+ * next slot of the same branch).
+ */
+export const DISCOVERY_LATE_MS = 2 * DISCOVERY_SKEW_MS;
+
+/**
+ * Which remote build each claimant gets: the OLDEST unclaimed build on the same ref queued in
+ * [intentAt - DISCOVERY_SKEW_MS, (lastAttemptAt ?? intentAt) + DISCOVERY_LATE_MS), so concurrent
+ * triggers of one branch map one-to-one in order. Confirmed claimants (202 seen) are served
+ * first, in intentAt order (then id), then the unconfirmed ones: a create whose outcome is
+ * unknown must not take the build a later, accepted create of the same branch made. Builds in
+ * `claimedUuids` (already owned by a ledger row) and builds without a queuedAt are never handed
+ * out. `builds` may be in any order. A claimant with no match is absent from the result.
  */
 export function assignBuilds(
   claimants: readonly Claimant[],
@@ -44,15 +57,20 @@ export function assignBuilds(
   const taken = new Set<string>();
   const assigned = new Map<number, RemoteBuild>();
   const ordered = [...claimants].sort(
-    (a, b) => a.intentAt.getTime() - b.intentAt.getTime() || a.id - b.id,
+    (a, b) =>
+      Number(b.confirmed ?? false) - Number(a.confirmed ?? false) ||
+      a.intentAt.getTime() - b.intentAt.getTime() ||
+      a.id - b.id,
   );
   for (const claimant of ordered) {
     const candidates = byRef.get(refForBranch(claimant.ref));
     if (candidates === undefined) continue;
     const earliestMs = claimant.intentAt.getTime() - DISCOVERY_SKEW_MS;
-    const build = candidates.find(
-      (candidate) => !taken.has(candidate.uuid) && candidate.queuedAt!.getTime() >= earliestMs,
-    );
+    const latestMs = (claimant.lastAttemptAt ?? claimant.intentAt).getTime() + DISCOVERY_LATE_MS;
+    const build = candidates.find((candidate) => {
+      const queuedMs = candidate.queuedAt!.getTime();
+      return !taken.has(candidate.uuid) && queuedMs >= earliestMs && queuedMs < latestMs;
+    });
     if (build === undefined) continue;
     taken.add(build.uuid);
     assigned.set(claimant.id, build);
@@ -120,7 +138,11 @@ export function decidePending(
   now: Date,
   policy: { discoveryWindowMs: number; acceptedGiveUpMs: number },
 ): PendingDecision[] {
-  const claims = assignBuilds(pending, builds, claimedUuids);
+  const claims = assignBuilds(
+    pending.map((slot) => ({ ...slot, confirmed: slot.state === 'triggered' })),
+    builds,
+    claimedUuids,
+  );
   return pending.map((slot): PendingDecision => {
     const build = claims.get(slot.id);
     if (build !== undefined) return { kind: 'claim', id: slot.id, build };

@@ -82,9 +82,25 @@ async function applyOverlap(
   return true;
 }
 
+/** Thrown from `beforeSend` when another process (or call) claimed this attempt first. */
+class AttemptTaken extends Error {
+  override name = 'AttemptTaken';
+}
+
+/** Leaves a slot pending for a later try: nothing reached Codeship. */
+function postpone(rt: Runtime, slot: SlotRecord, message: string): SlotRecord {
+  const retryAt = new Date(rt.clock.now().getTime() + NOT_SENT_RETRY_MS).toISOString();
+  rt.ledger.handle
+    .prepare("UPDATE slots SET next_attempt_at = ?, error = ? WHERE id = ? AND state = 'pending'")
+    .run(retryAt, message, slot.id);
+  return rt.ledger.get(slot.id) ?? slot;
+}
+
 /**
- * Sends create attempt number `slot.attempts + 1` for a pending slot. Never throws for API
- * errors: they end up in the ledger. Returns the slot as it stands afterwards.
+ * Sends create attempt number `slot.attempts + 1` for a pending slot. The attempt is claimed and
+ * recorded in the ledger right before the request leaves (after the pacer let it go), so its time
+ * is the real send time and a crash after it leaves the outcome for discovery. Never throws for
+ * API errors: they end up in the ledger. Returns the slot as it stands afterwards.
  */
 export async function sendSlot(
   rt: Runtime,
@@ -97,15 +113,37 @@ export async function sendSlot(
     branch: slot.branch,
   });
   let projectUuid: string;
+  let attemptId: number | null = null;
   try {
     projectUuid = await rt.projects.resolve(slot.project, { priority: 'trigger', signal });
     if (slot.attempts === 0 && !(await applyOverlap(rt, slot, projectUuid, signal))) {
       return settle(rt, slot.id);
     }
+    const beforeSend = () => {
+      const now = rt.clock.now();
+      if (attemptId === null) {
+        attemptId = rt.ledger.beginAttempt(slot.id, projectUuid, slot.attempts, now);
+        if (attemptId === null) throw new AttemptTaken('another process sends this slot');
+      } else {
+        // The same create sent again after a 401 or a rate-limit 403 (both refused, not run).
+        rt.ledger.touchAttempt(slot.id, attemptId, now);
+      }
+    };
+    await rt.api.createBuild(
+      projectUuid,
+      { branch: slot.branch },
+      { priority: 'trigger', signal, beforeSend },
+    );
   } catch (raw) {
     const error = coerceError(raw);
+    if (error instanceof AttemptTaken) return rt.ledger.get(slot.id) ?? slot;
     const kind = classify(error);
-    if (kind === 'rejected') {
+    if (attemptId === null) {
+      // Nothing was sent (project lookup, overlap check, auth or the queue failed first).
+      if (kind !== 'rejected') {
+        log.warn({ err: { message: error.message } }, 'trigger postponed');
+        return postpone(rt, slot, error.message);
+      }
       rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
       log.error(
         { err: { code: (error as CodeshipError).code, message: error.message } },
@@ -113,31 +151,21 @@ export async function sendSlot(
       );
       return settle(rt, slot.id);
     }
-    // Nothing was sent: try again later (the slot stays pending, its intent is recorded).
-    log.warn({ err: { message: error.message } }, 'trigger postponed');
-    rt.ledger.transaction(() =>
-      rt.ledger.handle
-        .prepare('UPDATE slots SET next_attempt_at = ?, error = ? WHERE id = ? AND state = ?')
-        .run(
-          new Date(rt.clock.now().getTime() + NOT_SENT_RETRY_MS).toISOString(),
-          error.message,
-          slot.id,
-          'pending',
-        ),
-    );
-    return rt.ledger.get(slot.id) ?? slot;
+    return finish(rt, slot, attemptId, kind, error.message);
   }
-  const attemptId = rt.ledger.beginAttempt(slot.id, projectUuid, slot.attempts, rt.clock.now());
-  if (attemptId === null) return rt.ledger.get(slot.id) ?? slot;
-  let result: 'accepted' | 'unknown' | 'not_sent' | 'rejected' = 'accepted';
-  let message: string | undefined;
-  try {
-    await rt.api.createBuild(projectUuid, { branch: slot.branch }, { priority: 'trigger', signal });
-  } catch (raw) {
-    const error = coerceError(raw);
-    result = classify(error);
-    message = error.message;
-  }
+  const sentId = attemptId as number | null;
+  if (sentId === null)
+    throw new Error('createBuild returned without sending (beforeSend was not called)');
+  return finish(rt, slot, sentId, 'accepted', undefined);
+}
+
+function finish(
+  rt: Runtime,
+  slot: SlotRecord,
+  attemptId: number,
+  result: 'accepted' | 'unknown' | 'not_sent' | 'rejected',
+  message: string | undefined,
+): SlotRecord {
   const now = rt.clock.now();
   rt.ledger.finishAttempt(attemptId, slot.id, result, {
     now,
@@ -145,7 +173,12 @@ export async function sendSlot(
     retryAt: new Date(now.getTime() + NOT_SENT_RETRY_MS),
   });
   const after = rt.ledger.get(slot.id) ?? slot;
-  const fields = { attempt: after.attempts, projectUuid, manual: slot.manual };
+  const log = rt.logger.child({
+    schedule: slot.schedule,
+    slot: slot.slotAt.toISOString(),
+    branch: slot.branch,
+  });
+  const fields = { attempt: after.attempts, projectUuid: after.projectUuid, manual: slot.manual };
   if (result === 'accepted') log.info(fields, 'build triggered');
   else if (result === 'rejected') log.error({ ...fields, err: { message } }, 'trigger rejected');
   else log.warn({ ...fields, result, err: { message } }, 'trigger outcome not confirmed');

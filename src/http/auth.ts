@@ -19,7 +19,8 @@ const MAX_SESSIONS = 64;
 const MAX_FAILED_LOGINS_PER_MINUTE = 10;
 
 export const READ_ONLY_MESSAGE = 'read-only: set DASHBOARD_TOKEN to enable triggers';
-export const AUTH_REQUIRED_MESSAGE = 'authentication required: send Authorization: Bearer <DASHBOARD_TOKEN> or log in on the page';
+export const AUTH_REQUIRED_MESSAGE =
+  'authentication required: send Authorization: Bearer <DASHBOARD_TOKEN> or log in on the page';
 export const WRONG_TOKEN_MESSAGE = 'wrong dashboard token';
 export const CSRF_MESSAGE = 'missing or invalid CSRF token: reload the page and try again';
 export const CROSS_ORIGIN_MESSAGE = 'cross-origin request refused';
@@ -31,7 +32,10 @@ export interface Session {
   readonly expiresAtMs: number;
 }
 
-export type Principal = { kind: 'bearer' } | { kind: 'session'; session: Session } | { kind: 'anonymous' };
+export type Principal =
+  | { kind: 'bearer' }
+  | { kind: 'session'; session: Session }
+  | { kind: 'anonymous' };
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -101,7 +105,9 @@ export function createDashboardAuth(token: string | null, nowMs: () => number): 
     if (header !== undefined) {
       const match = /^Bearer\s+(.+)$/i.exec(header.trim());
       if (!match || !secretsEqual(match[1] as string, token)) {
-        throw new HttpError(401, WRONG_TOKEN_MESSAGE, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        throw new HttpError(401, WRONG_TOKEN_MESSAGE, {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        });
       }
       return { kind: 'bearer' };
     }
@@ -122,7 +128,8 @@ export function createDashboardAuth(token: string | null, nowMs: () => number): 
         // SameSite=Strict already keeps the cookie off cross-site requests; these checks hold
         // even in browsers that ignore it.
         if (!sameOrigin(req)) throw new HttpError(403, CROSS_ORIGIN_MESSAGE);
-        if (!csrf || !secretsEqual(csrf, principal.session.csrf)) throw new HttpError(403, CSRF_MESSAGE);
+        if (!csrf || !secretsEqual(csrf, principal.session.csrf))
+          throw new HttpError(403, CSRF_MESSAGE);
       }
       return principal;
     },

@@ -30,15 +30,18 @@ main { max-width:1200px; margin:0 auto; padding:20px 24px 40px; }
 .facts dt { font-weight:600; } .facts dd { margin:0; color:var(--fg); }
 code { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12.5px; background:var(--bg); padding:1px 5px; border-radius:4px; }
 .side { display:flex; flex-direction:column; align-items:flex-end; gap:8px; }
-.rate { font-size:13px; color:var(--muted); }
-.rate strong { font-size:18px; color:var(--fg); }
+.success { font-size:13px; color:var(--muted); }
+.success strong { font-size:15px; margin-right:4px; }
+.rel { color:var(--muted); }
 button { font:inherit; padding:5px 12px; border-radius:6px; border:1px solid rgba(31,35,40,.15); cursor:pointer; background:#f6f8fa; color:var(--fg); }
 button.primary { background:#1f883d; border-color:#1a7f37; color:#fff; font-weight:600; }
 button:disabled { opacity:.6; cursor:progress; }
 .flash { padding:8px 12px; border-radius:6px; margin-bottom:16px; background:var(--run-bg); color:var(--run); }
 .flash:empty { display:none; }
 .flash.error { background:var(--bad-bg); color:var(--bad); }
-table { width:100%; border-collapse:collapse; }
+table { width:100%; border-collapse:collapse; table-layout:fixed; }
+th:nth-child(1) { width:30%; } th:nth-child(2) { width:14%; } th:nth-child(3) { width:11%; }
+th:nth-child(5) { width:20%; } th:nth-child(6) { width:8%; }
 th, td { text-align:left; padding:6px 16px; border-top:1px solid var(--line); vertical-align:top; }
 th { font-size:12px; color:var(--muted); font-weight:600; background:var(--bg); border-top:none; }
 td.reason { color:var(--muted); max-width:380px; overflow-wrap:anywhere; }

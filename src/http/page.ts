@@ -3,12 +3,15 @@
  * schedule files, the ledger or the API (names, reasons, errors, build statuses) goes through
  * `escapeHtml`; attribute values are quoted. Only the "Trigger now" forms depend on who asks.
  */
-import { describeState, type StatusRow } from '../daemon/status-view.ts';
+import type { StatusRow } from '../daemon/status-view.ts';
 import { PAGE_CSS, PAGE_JS, REFRESH_MS } from './page-assets.ts';
-import { formatInZone, SUCCESS_WINDOW, type ScheduleView } from './view.ts';
+import { formatInZone, type ScheduleView, SUCCESS_WINDOW } from './view.ts';
 
 /** What the visitor may do: nothing (no token configured), log in, or trigger (with its CSRF token). */
-export type PageAccess = { kind: 'read-only' } | { kind: 'login'; error: string | null } | { kind: 'writer'; csrf: string | null };
+export type PageAccess =
+  | { kind: 'read-only' }
+  | { kind: 'login'; error: string | null }
+  | { kind: 'writer'; csrf: string | null };
 
 export interface PageModel {
   views: readonly ScheduleView[];
@@ -18,7 +21,13 @@ export interface PageModel {
   access: PageAccess;
 }
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Text safe inside HTML elements and quoted attributes. */
 export function escapeHtml(value: unknown): string {
@@ -37,7 +46,9 @@ export function relativeTime(fromMs: number, toMs: number): string {
 }
 
 /** The colour class of a slot: green success, red failure, blue in progress, grey skipped. */
-export function toneOf(row: Pick<StatusRow, 'state' | 'build_status' | 'error'>): 'ok' | 'bad' | 'run' | 'skip' | 'warn' {
+export function toneOf(
+  row: Pick<StatusRow, 'state' | 'build_status' | 'error'>,
+): 'ok' | 'bad' | 'run' | 'skip' | 'warn' {
   if (row.state === 'finished') return row.build_status === 'success' ? 'ok' : 'bad';
   if (row.state === 'failed') return 'bad';
   if (row.state === 'skipped') return 'skip';
@@ -63,14 +74,14 @@ function slotRow(row: StatusRow, timezone: string): string {
 
 function successText(view: ScheduleView): string {
   const rate = view.successRate;
-  if (rate.percent === null) return `<span class="rate">no outcomes yet</span>`;
+  if (rate.percent === null) return `<span class="success">no outcomes yet</span>`;
   const tone = rate.percent >= 90 ? 'ok' : rate.percent >= 60 ? 'warn' : 'bad';
-  return `<span class="rate" title="last ${SUCCESS_WINDOW} slots with an outcome"><strong class="chip ${tone}">${rate.percent}%</strong> success (${rate.succeeded}/${rate.outcomes})</span>`;
+  return `<span class="success" title="last ${SUCCESS_WINDOW} slots with an outcome"><strong class="chip ${tone}">${rate.percent}%</strong> success (${rate.succeeded}/${rate.outcomes})</span>`;
 }
 
 function card(view: ScheduleView, model: PageModel): string {
   const next = view.nextFireAt
-    ? `${escapeHtml(view.nextFireLocal)} <span class="rate">(${escapeHtml(relativeTime(model.now.getTime(), Date.parse(view.nextFireAt)))})</span>`
+    ? `${escapeHtml(view.nextFireLocal)} <span class="rel">(${escapeHtml(relativeTime(model.now.getTime(), Date.parse(view.nextFireAt)))})</span>`
     : view.enabled
       ? 'never again'
       : '<span class="chip skip">disabled</span>';
@@ -106,7 +117,8 @@ ${rows}
 }
 
 function accessBar(access: PageAccess): string {
-  if (access.kind === 'read-only') return '<span class="meta">read-only: set DASHBOARD_TOKEN to enable "Trigger now"</span>';
+  if (access.kind === 'read-only')
+    return '<span class="meta">read-only: set DASHBOARD_TOKEN to enable "Trigger now"</span>';
   if (access.kind === 'login') {
     return `<form method="post" action="/login"><input type="password" name="token" placeholder="dashboard token" aria-label="dashboard token" autocomplete="current-password" required><button type="submit">Log in</button></form>`;
   }
@@ -117,9 +129,12 @@ function accessBar(access: PageAccess): string {
 /** The whole page for `model`. */
 export function renderPage(model: PageModel): string {
   const notices: string[] = [];
-  if (model.access.kind === 'login' && model.access.error) notices.push(`<div class="notice error">${escapeHtml(model.access.error)}</div>`);
+  if (model.access.kind === 'login' && model.access.error)
+    notices.push(`<div class="notice error">${escapeHtml(model.access.error)}</div>`);
   if (model.views.length < model.total) {
-    notices.push(`<div class="notice">showing ${model.views.length} of ${model.total} schedules; <code>GET /api/schedules</code> lists all</div>`);
+    notices.push(
+      `<div class="notice">showing ${model.views.length} of ${model.total} schedules; <code>GET /api/schedules</code> lists all</div>`,
+    );
   }
   const cards = model.views.map((view) => card(view, model)).join('\n');
   return `<!doctype html>

@@ -54,8 +54,10 @@ function accessOf(context: RequestContext): PageAccess {
 
 /** Maps what `triggerManually` throws to a 4xx/502 (the message is the API's or ours, never a secret); anything else stays a 500. */
 function triggerFailure(error: Error): Error {
-  if (error instanceof CodeshipCronError && error.code === 'ERR_BRANCH_INVALID') return new HttpError(400, error.message);
-  if (error instanceof CodeshipCronError && error.code === 'ERR_NOTHING_TO_TRIGGER') return new HttpError(409, error.message);
+  if (error instanceof CodeshipCronError && error.code === 'ERR_BRANCH_INVALID')
+    return new HttpError(400, error.message);
+  if (error instanceof CodeshipCronError && error.code === 'ERR_NOTHING_TO_TRIGGER')
+    return new HttpError(409, error.message);
   if (error instanceof CodeshipError) return new HttpError(502, `Codeship: ${error.message}`);
   return error;
 }
@@ -74,13 +76,17 @@ async function trigger(context: RequestContext): Promise<void> {
   let slots: ReturnType<typeof toStatusRow>[];
   try {
     const sent = await triggerManually(deps.rt, schedule, { branch, signal: deps.signal });
+    deps.follower.follow(sent.map((slot) => slot.id));
     slots = sent.map(toStatusRow);
   } catch (raw) {
     throw triggerFailure(coerceError(raw));
   } finally {
     release();
   }
-  deps.logger.info({ schedule: schedule.name, slots: slots.length, branch: branch ?? null }, 'manual trigger from the dashboard');
+  deps.logger.info(
+    { schedule: schedule.name, slots: slots.length, branch: branch ?? null },
+    'manual trigger from the dashboard',
+  );
   if (isFormPost(req)) redirect(res, '/');
   else sendJson(res, 202, { slots });
 }
@@ -96,7 +102,9 @@ export const dashboardRoutes: readonly Route[] = [
     path: '/api/schedules',
     handle({ res, url, deps }) {
       const recent = intParam(url, 'recent', 5, 100);
-      sendJson(res, 200, { schedules: scheduleViews(deps.rt.ledger, deps.schedules.all(), deps.rt.clock.now(), recent) });
+      sendJson(res, 200, {
+        schedules: scheduleViews(deps.rt.ledger, deps.schedules.all(), deps.rt.clock.now(), recent),
+      });
     },
   },
   {
@@ -105,7 +113,11 @@ export const dashboardRoutes: readonly Route[] = [
     handle(context) {
       const recent = intParam(context.url, 'recent', 5, 100);
       const { deps } = context;
-      sendJson(context.res, 200, scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent));
+      sendJson(
+        context.res,
+        200,
+        scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent),
+      );
     },
   },
   {
@@ -129,7 +141,8 @@ export const dashboardRoutes: readonly Route[] = [
       const fields = await readFields(req);
       const session = deps.auth.login(fields.token ?? '');
       if (session === null) {
-        if (isFormPost(req)) renderFor(context, { kind: 'login', error: 'wrong dashboard token' }, 401);
+        if (isFormPost(req))
+          renderFor(context, { kind: 'login', error: 'wrong dashboard token' }, 401);
         else sendJson(res, 401, { error: 'wrong dashboard token' });
         return;
       }
@@ -144,7 +157,10 @@ export const dashboardRoutes: readonly Route[] = [
     async handle({ req, res, deps }) {
       const fields = await readFields(req);
       const header = req.headers['x-csrf-token'];
-      const principal = deps.auth.requireWriter(req, (Array.isArray(header) ? header[0] : header) ?? fields.csrf);
+      const principal = deps.auth.requireWriter(
+        req,
+        (Array.isArray(header) ? header[0] : header) ?? fields.csrf,
+      );
       if (principal.kind === 'session') deps.auth.logout(principal.session);
       redirect(res, '/', { 'set-cookie': deps.auth.cookie(null) });
     },

@@ -15,7 +15,9 @@ export const STALL_AFTER_MS = 2 * MAX_SLEEP_MS + 10 * SECOND;
 export type CheckResult = 'ok' | string;
 
 /** Each readiness check as `ok` or what is wrong (never a secret: messages name routes only). */
-export function readinessChecks(deps: HttpDeps): Record<'schedules' | 'ledger' | 'api', CheckResult> {
+export function readinessChecks(
+  deps: HttpDeps,
+): Record<'schedules' | 'ledger' | 'api', CheckResult> {
   const { rt, schedules, metrics } = deps;
   let ledger: CheckResult = 'ok';
   try {
@@ -25,9 +27,15 @@ export function readinessChecks(deps: HttpDeps): Record<'schedules' | 'ledger' |
   }
   const last = metrics.lastApiCall();
   return {
-    schedules: schedules.size > 0 ? 'ok' : 'no schedules loaded (check the schedule folder: codeship-cron validate)',
+    schedules:
+      schedules.size > 0
+        ? 'ok'
+        : 'no schedules loaded (check the schedule folder: codeship-cron validate)',
     ledger,
-    api: last === null || last.ok ? 'ok' : `last API call failed at ${last.at.toISOString()}: ${last.message}`,
+    api:
+      last === null || last.ok
+        ? 'ok'
+        : `last API call failed at ${last.at.toISOString()}: ${last.message}`,
   };
 }
 
@@ -39,7 +47,11 @@ export const probeRoutes: readonly Route[] = [
       const lastTickAt = deps.metrics.lastTickAt();
       const sinceMs = lastTickAt ? deps.rt.clock.now().getTime() - lastTickAt.getTime() : 0;
       if (sinceMs > STALL_AFTER_MS) {
-        sendJson(res, 503, { status: 'stalled', lastTickAt: lastTickAt?.toISOString() ?? null, stalledForMs: sinceMs });
+        sendJson(res, 503, {
+          status: 'stalled',
+          lastTickAt: lastTickAt?.toISOString() ?? null,
+          stalledForMs: sinceMs,
+        });
         return;
       }
       sendJson(res, 200, { status: 'ok' });

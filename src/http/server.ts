@@ -15,6 +15,7 @@ import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { Metrics } from '../metrics.ts';
 import { createDashboardAuth } from './auth.ts';
 import type { HttpDeps, RequestContext, Route } from './context.ts';
+import { createSlotFollower } from './follow.ts';
 import { HttpError, sendJson } from './respond.ts';
 import { dashboardRoutes } from './routes-dashboard.ts';
 import { probeRoutes } from './routes-probes.ts';
@@ -74,9 +75,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: HttpDep
     allowed.push(route.method === 'GET' ? 'GET, HEAD' : route.method);
   }
   if (allowed.length > 0) {
-    throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname} (allowed: ${allowed.join(', ')})`, {
-      allow: allowed.join(', '),
-    });
+    throw new HttpError(
+      405,
+      `method ${req.method} not allowed on ${url.pathname} (allowed: ${allowed.join(', ')})`,
+      {
+        allow: allowed.join(', '),
+      },
+    );
   }
   throw new HttpError(404, `not found: ${url.pathname}`);
 }
@@ -91,6 +96,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { host, port } = config.http;
   const logger = options.logger.child({ component: 'http' });
   const closing = new AbortController();
+  const follower = createSlotFollower(rt, closing.signal, logger);
   const deps: HttpDeps = {
     rt,
     schedules: options.schedules,
@@ -98,28 +104,48 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger,
     auth: createDashboardAuth(config.dashboardToken, () => rt.clock.now().getTime()),
     guard: createTriggerGuard(() => rt.clock.now().getTime()),
+    follower,
     signal: closing.signal,
   };
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    dispatch(req, res, deps).catch((raw: unknown) => {
-      const error = coerceError(raw);
-      if (error instanceof HttpError) {
-        sendJson(res, error.status, { error: error.message }, { ...error.headers });
-        return;
-      }
-      // The message may carry anything (SQL, paths); the client gets a generic answer.
-      logger.error({ method: req.method, path: req.url?.split('?')[0], err: { name: error.name, message: error.message } }, 'request failed');
-      sendJson(res, 500, { error: 'internal error (see the daemon log)' });
-    });
-  });
+  const server = createServer(
+    { requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      dispatch(req, res, deps).catch((raw: unknown) => {
+        const error = coerceError(raw);
+        if (error instanceof HttpError) {
+          sendJson(res, error.status, { error: error.message }, { ...error.headers });
+          return;
+        }
+        // The message may carry anything (SQL, paths); the client gets a generic answer.
+        logger.error(
+          {
+            method: req.method,
+            path: req.url?.split('?')[0],
+            err: { name: error.name, message: error.message },
+          },
+          'request failed',
+        );
+        sendJson(res, 500, { error: 'internal error (see the daemon log)' });
+      });
+    },
+  );
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EADDRINUSE' ? 'another process uses that port; free it or change HTTP_ADDR' : 'check HTTP_ADDR';
-      reject(new CodeshipCronError('ERR_HTTP_LISTEN', `cannot serve HTTP on ${host}:${port}: ${error.code ?? error.message} (${hint})`, { cause: error }));
+      const hint =
+        error.code === 'EADDRINUSE'
+          ? 'another process uses that port; free it or change HTTP_ADDR'
+          : 'check HTTP_ADDR';
+      reject(
+        new CodeshipCronError(
+          'ERR_HTTP_LISTEN',
+          `cannot serve HTTP on ${host}:${port}: ${error.code ?? error.message} (${hint})`,
+          { cause: error },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -127,18 +153,25 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       resolve();
     });
   });
-  server.on('error', (error) => logger.error({ err: { message: error.message } }, 'http server error'));
+  server.on('error', (error) =>
+    logger.error({ err: { message: error.message } }, 'http server error'),
+  );
   const bound = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  logger.info({ url, dashboardToken: config.dashboardToken ? 'set' : 'unset' }, 'http server listening');
+  logger.info(
+    { url, triggers: config.dashboardToken ? 'enabled' : 'read-only' },
+    'http server listening',
+  );
   return {
     url,
     port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        closing.abort();
+    async close() {
+      closing.abort();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await follower.idle();
+    },
   };
 }

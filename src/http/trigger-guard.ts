@@ -14,19 +14,30 @@ export interface TriggerGuard {
 }
 
 /** A guard allowing `perMinute` triggers in any 60 s window of `nowMs`. */
-export function createTriggerGuard(nowMs: () => number, perMinute = TRIGGERS_PER_MINUTE): TriggerGuard {
+export function createTriggerGuard(
+  nowMs: () => number,
+  perMinute = TRIGGERS_PER_MINUTE,
+): TriggerGuard {
   const running = new Set<string>();
   let accepted: number[] = [];
   return {
     admit(schedule) {
-      if (running.has(schedule)) throw new HttpError(409, `a trigger of ${schedule} is already in progress`);
+      if (running.has(schedule))
+        throw new HttpError(409, `a trigger of ${schedule} is already in progress`);
       const now = nowMs();
       accepted = accepted.filter((at) => now - at < 60_000);
       if (accepted.length >= perMinute) {
-        const retryAfterS = Math.max(1, Math.ceil((60_000 - (now - (accepted[0] as number))) / 1000));
-        throw new HttpError(429, `too many triggers: at most ${perMinute} per minute, try again in ${retryAfterS} s`, {
-          'retry-after': String(retryAfterS),
-        });
+        const retryAfterS = Math.max(
+          1,
+          Math.ceil((60_000 - (now - (accepted[0] as number))) / 1000),
+        );
+        throw new HttpError(
+          429,
+          `too many triggers: at most ${perMinute} per minute, try again in ${retryAfterS} s`,
+          {
+            'retry-after': String(retryAfterS),
+          },
+        );
       }
       accepted.push(now);
       running.add(schedule);

@@ -56,8 +56,13 @@ function outcomesStatement(db: Database.Database): Database.Statement {
 
 /** Success rate over the schedule's last SUCCESS_WINDOW slots that have an outcome. */
 export function successRate(ledger: Ledger, schedule: string): SuccessRate {
-  const rows = outcomesStatement(ledger.handle).all(schedule) as { state: string; build_status: string | null }[];
-  const succeeded = rows.filter((row) => row.state === 'finished' && row.build_status === 'success').length;
+  const rows = outcomesStatement(ledger.handle).all(schedule) as {
+    state: string;
+    build_status: string | null;
+  }[];
+  const succeeded = rows.filter(
+    (row) => row.state === 'finished' && row.build_status === 'success',
+  ).length;
   return {
     outcomes: rows.length,
     succeeded,
@@ -92,12 +97,21 @@ export function formatInZone(at: Date, timezone: string): string {
 export function nextFireOf(schedule: Schedule, now: Date): Date | null {
   if (!schedule.enabled) return null;
   const offsetMs = jitterOffsetMs(schedule.name, schedule.jitterMs);
-  const nominal = nextFireAfter(schedule.cron, schedule.timezone, new Date(now.getTime() - offsetMs));
+  const nominal = nextFireAfter(
+    schedule.cron,
+    schedule.timezone,
+    new Date(now.getTime() - offsetMs),
+  );
   return nominal ? new Date(nominal.getTime() + offsetMs) : null;
 }
 
 /** The view of one schedule at `now`, with its `recentLimit` newest slots. */
-export function scheduleView(ledger: Ledger, schedule: Schedule, now: Date, recentLimit: number): ScheduleView {
+export function scheduleView(
+  ledger: Ledger,
+  schedule: Schedule,
+  now: Date,
+  recentLimit: number,
+): ScheduleView {
   const next = nextFireOf(schedule, now);
   return {
     name: schedule.name,
@@ -116,7 +130,12 @@ export function scheduleView(ledger: Ledger, schedule: Schedule, now: Date, rece
 }
 
 /** Views of `schedules` sorted by name. */
-export function scheduleViews(ledger: Ledger, schedules: readonly Schedule[], now: Date, recentLimit: number): ScheduleView[] {
+export function scheduleViews(
+  ledger: Ledger,
+  schedules: readonly Schedule[],
+  now: Date,
+  recentLimit: number,
+): ScheduleView[] {
   return [...schedules]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((schedule) => scheduleView(ledger, schedule, now, recentLimit));

@@ -56,6 +56,36 @@ function assigned(
 }
 
 describe('assignBuilds', () => {
+  it("serves confirmed (202) claimants first: an unknown-outcome create cannot take a later slot's build", () => {
+    const unknown: Claimant = {
+      ...claimant(1, 'heads/main', '2026-06-01T10:01:00Z'),
+      confirmed: false,
+    };
+    const accepted: Claimant = {
+      ...claimant(2, 'heads/main', '2026-06-01T10:01:40Z'),
+      confirmed: true,
+    };
+    // Only the accepted create built anything (the unknown one got a 500 with no effect).
+    const builds = [build('b-accepted', 'main', '2026-06-01T10:01:40Z')];
+    expect(assigned([unknown, accepted], builds)).toEqual({ 2: 'b-accepted' });
+  });
+
+  it('never hands a claimant a build queued a minute or more after its last attempt', () => {
+    const unknown: Claimant = {
+      ...claimant(1, 'heads/main', '2026-06-01T10:01:00Z'),
+      lastAttemptAt: at('2026-06-01T10:01:00Z'),
+    };
+    expect(assigned([unknown], [build('b-next', 'main', '2026-06-01T10:02:00Z')])).toEqual({});
+    expect(assigned([unknown], [build('b-own', 'main', '2026-06-01T10:01:59.999Z')])).toEqual({
+      1: 'b-own',
+    });
+    // A re-sent slot's window follows its second attempt.
+    const resent = { ...unknown, lastAttemptAt: at('2026-06-01T10:03:00Z') };
+    expect(assigned([resent], [build('b-second', 'main', '2026-06-01T10:03:01Z')])).toEqual({
+      1: 'b-second',
+    });
+  });
+
   // Newest first, as the API lists them.
   const twoOnMain = [
     build('y', 'main', '2026-06-16T10:00:03Z'),

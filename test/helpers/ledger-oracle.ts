@@ -88,13 +88,6 @@ export interface OracleInput {
   until: Date;
   /** No slot may be later than this (the schedules were removed then); default: no bound. */
   latestAllowed?: Date;
-  /**
-   * When set: a claimed build must have been queued within this many ms after one of the claiming
-   * slot's recorded attempts. Only sound where this host and the API share a clock and creates are
-   * not queued behind a rate limit (the simulator on loopback); it catches a slot that claimed a
-   * build another slot's create made.
-   */
-  attributionWindowMs?: number;
 }
 
 const FINAL_SKIP_REASONS = ['missed', 'overlap'];
@@ -114,8 +107,7 @@ export const describeBuild = (b: SimBuild) =>
  *    attempts that may have reached Codeship (every result but `not_sent`);
  * 3. every nominal slot of every schedule in (from, until] is present per branch, and final:
  *    finished with a build, skipped for `missed`/`overlap`, or failed with a reason; no slot that
- *    is not a nominal fire (or later than `latestAllowed`) exists; and the file passes integrity_check;
- * 4. with `attributionWindowMs`, each claimed build was made by one of the claiming slot's attempts.
+ *    is not a nominal fire (or later than `latestAllowed`) exists; and the file passes integrity_check.
  */
 export function checkExactlyOnce(input: OracleInput): string[] {
   const { snapshot, builds } = input;
@@ -233,4 +225,36 @@ export function checkExactlyOnce(input: OracleInput): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Claims that look misattributed: the claimed build was queued outside [sent_at - 1 s,
+ * sent_at + windowMs] of every recorded attempt of the claiming slot. A diagnostic, not part of
+ * the contract: discovery matches "the oldest unclaimed build on the ref queued after the intent
+ * minus 30 s skew", which may legitimately swap builds between close slots of one branch. It is
+ * meaningful only where host and API share a clock and creates are not queued behind a rate limit
+ * (the simulator on loopback), and it explains a slot left `triggered` with no build.
+ */
+export function suspectClaims(
+  snapshot: LedgerSnapshot,
+  builds: readonly SimBuild[],
+  windowMs: number,
+): string[] {
+  const buildByUuid = new Map(builds.map((b) => [b.uuid, b]));
+  const lines: string[] = [];
+  for (const slot of snapshot.slots) {
+    const build = slot.build_uuid ? buildByUuid.get(slot.build_uuid) : undefined;
+    if (!build) continue;
+    const queuedMs = Date.parse(build.queuedAt);
+    const sentAt = snapshot.attempts.filter((a) => a.slot_id === slot.id).map((a) => a.sent_at);
+    const made = sentAt.some((at) => {
+      const delayMs = queuedMs - Date.parse(at);
+      return delayMs >= -CREATE_SKEW_MS && delayMs <= windowMs;
+    });
+    if (!made)
+      lines.push(
+        `attempts at ${sentAt.join(', ') || 'none'} cannot have made ${describeBuild(build)}: ${describeSlot(slot)}`,
+      );
+  }
+  return lines;
 }

@@ -1,0 +1,233 @@
+/**
+ * The figures the bench prints, in order, with the contract's targets (PRODUCT.md, Performance).
+ * A target is checked on the median; `missBy` says by how much a miss misses.
+ */
+
+export interface Row {
+  /** Scenario id whose figures hold the value. */
+  source: string;
+  key: string;
+  scenario: string;
+  label: string;
+  unit: string;
+  target?: { text: string; check: (value: number) => boolean };
+  missBy?: (value: number) => string;
+}
+
+const under = (limit: number, unit: string) => ({
+  text: `< ${limit} ${unit}`.trim(),
+  check: (v: number) => v < limit,
+});
+const atMost = (limit: number, unit: string) => ({
+  text: `≤ ${limit} ${unit}`.trim(),
+  check: (v: number) => v <= limit,
+});
+const exactly = (wanted: number) => ({
+  text: `= ${wanted.toLocaleString('en-US')}`,
+  check: (v: number) => v === wanted,
+});
+const over =
+  (limit: number, unit: string, digits = 1) =>
+  (v: number) =>
+    `+${(v - limit).toFixed(digits)} ${unit}, ${Math.round((v / limit - 1) * 100)} % over`;
+
+/** The rows for a full or a quick run (sizes differ, so do the "all recorded" targets). */
+export function rows(quick: boolean): Row[] {
+  const schedules = quick ? 1_000 : 10_000;
+  const n = schedules.toLocaleString('en-US');
+  const drainSlots = quick ? 60 : 600;
+  return [
+    {
+      source: 'scale',
+      key: 'startupMs',
+      scenario: `scale (${n} schedules)`,
+      label: 'start-up, spawn → first tick planned',
+      unit: 'ms',
+      target: under(1500, 'ms'),
+      missBy: over(1500, 'ms', 0),
+    },
+    {
+      source: 'scale',
+      key: 'rssMiB',
+      scenario: `scale (${n} schedules)`,
+      label: 'RSS 1 s after first tick',
+      unit: 'MiB',
+      target: under(150, 'MiB'),
+      missBy: over(150, 'MiB'),
+    },
+    {
+      source: 'scale',
+      key: 'rssAfterIdleMiB',
+      scenario: `scale (${n} schedules)`,
+      label: 'RSS after the idle window',
+      unit: 'MiB',
+    },
+    {
+      source: 'scale',
+      key: 'peakRssMiB',
+      scenario: `scale (${n} schedules)`,
+      label: 'peak RSS (VmHWM)',
+      unit: 'MiB',
+    },
+    {
+      source: 'scale',
+      key: 'idleCpuPercent',
+      scenario: `scale (${n} schedules)`,
+      label: 'CPU over the idle window, % of a core',
+      unit: '%',
+      target: under(1, '%'),
+      missBy: over(1, 'points', 2),
+    },
+    {
+      source: 'scale',
+      key: 'bytesPerSchedule',
+      scenario: `scale (${n} schedules)`,
+      label: 'memory per schedule (RSS − empty daemon) / N',
+      unit: 'B',
+    },
+    {
+      source: 'scale',
+      key: 'emptyRssMiB',
+      scenario: `scale (${n} schedules)`,
+      label: 'RSS of the same daemon with 0 schedules',
+      unit: 'MiB',
+    },
+    {
+      source: 'burst',
+      key: 'recorded',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'codeship-cron: slots recorded',
+      unit: '',
+      target: exactly(schedules),
+    },
+    {
+      source: 'burst',
+      key: 'createdLatenessP50Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'codeship-cron: p50 lateness, slot → created_at',
+      unit: 'ms',
+    },
+    {
+      source: 'burst',
+      key: 'createdLatenessP99Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'codeship-cron: p99 lateness, slot → created_at',
+      unit: 'ms',
+    },
+    {
+      source: 'burst',
+      key: 'committedLatenessMs',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'codeship-cron: p99 = max lateness, slot → intent committed',
+      unit: 'ms',
+      target: under(250, 'ms'),
+      missBy: over(250, 'ms', 0),
+    },
+    {
+      source: 'nodecron-noop',
+      key: 'fired',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, empty callback: fired',
+      unit: '',
+    },
+    {
+      source: 'nodecron-noop',
+      key: 'dropped',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, empty callback: dropped',
+      unit: '',
+    },
+    {
+      source: 'nodecron-noop',
+      key: 'latenessP50Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, empty callback: p50 lateness',
+      unit: 'ms',
+    },
+    {
+      source: 'nodecron-noop',
+      key: 'latenessP99Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, empty callback: p99 lateness',
+      unit: 'ms',
+    },
+    {
+      source: 'nodecron-ledger',
+      key: 'fired',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, callback writes the intent: fired',
+      unit: '',
+    },
+    {
+      source: 'nodecron-ledger',
+      key: 'dropped',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, callback writes the intent: dropped',
+      unit: '',
+    },
+    {
+      source: 'nodecron-ledger',
+      key: 'latenessP50Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, callback writes the intent: p50 lateness',
+      unit: 'ms',
+    },
+    {
+      source: 'nodecron-ledger',
+      key: 'latenessP99Ms',
+      scenario: `burst (${n} slots, same second)`,
+      label: 'node-cron 4, callback writes the intent: p99 lateness',
+      unit: 'ms',
+    },
+    {
+      source: 'economy-batch',
+      key: 'callsPerBuild',
+      scenario: `API economy (${quick ? 20 : 100} builds, 5 projects, 10-min builds)`,
+      label: 'all fire at once: discovery + reconciliation calls per build',
+      unit: '',
+      target: atMost(1.5, ''),
+      missBy: over(1.5, 'calls', 2),
+    },
+    {
+      source: 'economy-staggered',
+      key: 'callsPerBuild',
+      scenario: `API economy (${quick ? 20 : 100} builds, 5 projects, 10-min builds)`,
+      label: 'one fire a minute: discovery + reconciliation calls per build',
+      unit: '',
+      target: atMost(1.5, ''),
+      missBy: over(1.5, 'calls', 2),
+    },
+    {
+      source: 'economy-batch',
+      key: 'pollingCallsPerBuild',
+      scenario: `API economy (${quick ? 20 : 100} builds, 5 projects, 10-min builds)`,
+      label: 'per-build polling every 30 s (computed)',
+      unit: '',
+    },
+    {
+      source: 'drain',
+      key: 'minutesToTriggerAll',
+      scenario: `drain (${drainSlots} slots at once, 60 req/min)`,
+      label: 'simulated minutes until all triggered',
+      unit: 'min',
+      target: atMost(11, 'min'),
+      missBy: over(11, 'min', 2),
+    },
+    {
+      source: 'drain',
+      key: 'lost',
+      scenario: `drain (${drainSlots} slots at once, 60 req/min)`,
+      label: 'slots lost (no build, or two)',
+      unit: '',
+      target: exactly(0),
+    },
+    {
+      source: 'drain',
+      key: 'rateLimit403',
+      scenario: `drain (${drainSlots} slots at once, 60 req/min)`,
+      label: 'rate-limit 403 answers',
+      unit: '',
+      target: atMost(1, ''),
+    },
+  ];
+}
