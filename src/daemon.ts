@@ -7,11 +7,10 @@
  * `runDaemon` resolves when its signal aborts and in-flight work has settled.
  */
 import type { SlotRecord } from './adapters/ledger.ts';
-import { nextReconcileDelayMs } from './core/discovery.ts';
 import type { ScheduleIssue } from './core/errors.ts';
 import { coerceError } from './core/errors.ts';
 import { SECOND } from './core/time.ts';
-import { reconcileOnce } from './daemon/reconcile.ts';
+import { createReconcileMemory, dueProjects, reconcileOnce } from './daemon/reconcile.ts';
 import type { Runtime } from './daemon/runtime.ts';
 import type { LoadedFile, ScheduleSet } from './daemon/schedule-set.ts';
 import { resolveSweep } from './daemon/sweep.ts';
@@ -176,25 +175,23 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
   };
 
   const reconcileLoop = async () => {
-    let delayMs = 0;
+    const memory = createReconcileMemory();
     while (!signal.aborted) {
-      await reconcileNudge.wait(rt, delayMs, signal);
-      if (signal.aborted) break;
+      const now = rt.clock.now();
+      let nextAt: Date | null = null;
       try {
-        await track(reconcileOnce(rt, signal));
+        // Creates first: while any is due, the pacer's budget is theirs (the drain of a big burst).
+        if (rt.ledger.dueSends(now, 1).length === 0) {
+          const plan = dueProjects(rt, memory, now);
+          if (plan.due.length > 0)
+            await track(reconcileOnce(rt, signal, { memory, projects: plan.due }));
+          nextAt = dueProjects(rt, memory, rt.clock.now()).nextAt;
+        }
       } catch (raw) {
         rt.logger.error({ err: coerceError(raw) }, 'reconciliation failed');
       }
-      const open = rt.ledger.openSlots();
-      const now = rt.clock.now();
-      const intents = open.map((s) => (s.intentAt ?? s.fireAt).getTime());
-      const next = nextReconcileDelayMs({
-        now,
-        youngestIntentAt: intents.length ? new Date(Math.max(...intents)) : null,
-        oldestPendingAt: intents.length ? new Date(Math.min(...intents)) : null,
-        pendingCount: open.length,
-      });
-      delayMs = next ?? MAX_SLEEP_MS * 10;
+      const untilMs = nextAt ? nextAt.getTime() - rt.clock.now().getTime() : MAX_SLEEP_MS;
+      await reconcileNudge.wait(rt, Math.max(0, Math.min(untilMs, MAX_SLEEP_MS)), signal);
     }
   };
 

@@ -36,13 +36,31 @@ export interface ReadEntry {
   readonly nameLine: number;
 }
 
+const SCHEDULE_KEY_SET: ReadonlySet<string> = new Set(SCHEDULE_KEYS);
+const CRON_EXPECTED = 'a cron expression such as "0 2 * * *"';
+const PROJECT_EXPECTED = 'a project UUID or name such as acme/api';
+
+// Field checks shared by every entry (not closures made per entry: a fleet has thousands).
+function checkCronField(value: unknown): Checked<string> {
+  const text = checkText(value, CRON_EXPECTED);
+  if (!text.ok) return text;
+  const problem = checkCronExpression(text.value);
+  if (!problem) return text;
+  // Nickname messages already name the expression.
+  const named = problem.startsWith('@') || problem.startsWith('unknown nickname');
+  return { ok: false, message: named ? problem : `"${text.value}" ${problem}` };
+}
+const checkProjectField = (value: unknown) => checkText(value, PROJECT_EXPECTED);
+const checkCatchupField = (value: unknown) => checkDuration(value, 'never');
+const checkJitterField = (value: unknown) => checkDuration(value, null);
+
 function fieldsOf(map: YAMLMap, locator: Locator, unknown: (key: string, pair: Pair) => void) {
   const fields = new Map<string, Field>();
   for (const pair of map.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const node = locator.resolve(pair.value) as Node | null;
     const value = isScalar(node) ? node.value : (node ?? null);
-    if ((SCHEDULE_KEYS as readonly string[]).includes(key)) {
+    if (SCHEDULE_KEY_SET.has(key)) {
       fields.set(key, { pair, value: toPlain(value), node });
     } else unknown(key, pair);
   }
@@ -107,31 +125,13 @@ export function readEntry(
   }
 
   const name = take('name', checkName, null, 'a unique name such as nightly-api');
-  const cron = take(
-    'cron',
-    (v) => {
-      const text = checkText(v, 'a cron expression such as "0 2 * * *"');
-      if (!text.ok) return text;
-      const problem = checkCronExpression(text.value);
-      if (!problem) return text;
-      // Nickname messages already name the expression.
-      const named = problem.startsWith('@') || problem.startsWith('unknown nickname');
-      return { ok: false, message: named ? problem : `"${text.value}" ${problem}` };
-    },
-    null,
-    'a cron expression such as "0 2 * * *"',
-  );
+  const cron = take('cron', checkCronField, null, CRON_EXPECTED);
   const timezone = take('timezone', checkTimezone, options.defaultTimezone);
-  const project = take(
-    'project',
-    (v) => checkText(v, 'a project UUID or name such as acme/api'),
-    null,
-    'a project UUID or name such as acme/api',
-  );
+  const project = take('project', checkProjectField, null, PROJECT_EXPECTED);
   const branches = readBranches(fields, entryLine, report, locator);
-  const catchupMs = take('catchup', (v) => checkDuration(v, 'never'), DEFAULT_CATCHUP_MS);
+  const catchupMs = take('catchup', checkCatchupField, DEFAULT_CATCHUP_MS);
   const overlap = take<OverlapPolicy>('overlap', checkOverlap, 'allow');
-  const jitterMs = take('jitter', (v) => checkDuration(v, null), 0);
+  const jitterMs = take('jitter', checkJitterField, 0);
   const enabled = take('enabled', checkBoolean, true);
   const stale = readStale(fields.get('stale'), report, locator);
 

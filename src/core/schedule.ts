@@ -16,6 +16,7 @@ import {
 import type { ScheduleIssue } from './errors.ts';
 import type { Schedule } from './model.ts';
 import { readEntry } from './schedule-entry.ts';
+import { readFastTree } from './schedule-fast.ts';
 import { FILE_KEYS, unknownKeyMessage } from './schedule-fields.ts';
 
 export interface ParseOptions {
@@ -67,16 +68,49 @@ function yamlHint(code: string, sourceLine: string): string {
   return 'expected valid YAML';
 }
 
+const BLANK_OR_COMMENT = /^\s*(#.*)?$/;
+
 function emptyText(text: string): boolean {
-  return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+  // Line by line up to the first with content: a real file answers on its first lines.
+  for (let start = 0; ; ) {
+    const newline = text.indexOf('\n', start);
+    if (!BLANK_OR_COMMENT.test(text.slice(start, newline === -1 ? text.length : newline))) {
+      return false;
+    }
+    if (newline === -1) return true;
+    start = newline + 1;
+  }
 }
 
 /**
  * Parses one schedule file. `file` names it in every issue. YAML for any name, JSON syntax checked
  * first for `*.json`. Never throws: every problem, syntax included, is an issue; `schedules` is
  * empty whenever `issues` is not, so a file is used whole or not at all.
+ *
+ * Files of the common shape are read by the fast path (`schedule-fast.ts`); whenever it declines a
+ * file or finds any problem in it, the file is read again by `parseScheduleDocument`, so every
+ * issue comes from the one full reader and its messages and lines never depend on the path.
  */
 export function parseScheduleFile(text: string, file: string, options: ParseOptions): ParsedFile {
+  if (!file.toLowerCase().endsWith('.json')) {
+    const tree = readFastTree(text);
+    if (tree !== null) {
+      const fast = readRoot(tree.root, lineLocator(tree.lineCounter, null), file, options);
+      if (fast.issues.length === 0) return fast;
+    }
+  }
+  return parseScheduleDocument(text, file, options);
+}
+
+/**
+ * The reference reader behind `parseScheduleFile`: yaml's full Document, with node ranges for
+ * every line. Same contract; exported so tests can hold the fast path to it.
+ */
+export function parseScheduleDocument(
+  text: string,
+  file: string,
+  options: ParseOptions,
+): ParsedFile {
   const issue = (line: number, message: string, field: string | null = null): ParsedFile => ({
     schedules: [],
     issues: [{ file, line, schedule: null, field, message }],
@@ -118,16 +152,13 @@ export function parseScheduleFile(text: string, file: string, options: ParseOpti
     );
     return { schedules: [], issues: unique };
   }
-  return readDocument(document, lineCounter, file, options);
+  const locator = lineLocator(lineCounter, document);
+  return readRoot(locator.resolve(document.contents), locator, file, options);
 }
 
-function readDocument(
-  document: Document,
-  lineCounter: LineCounter,
-  file: string,
-  options: ParseOptions,
-): ParsedFile {
-  const locator: Locator = {
+/** Lines from node offsets; aliases resolved against `document` (the fast path has none). */
+function lineLocator(lineCounter: LineCounter, document: Document | null): Locator {
+  return {
     line(node) {
       const range =
         node && 'range' in node
@@ -138,11 +169,18 @@ function readDocument(
       return range ? lineCounter.linePos(range[0]).line : 1;
     },
     resolve(node) {
-      return isAlias(node) ? node.resolve(document) : node;
+      return document !== null && isAlias(node) ? node.resolve(document) : node;
     },
   };
+}
+
+function readRoot(
+  root: unknown,
+  locator: Locator,
+  file: string,
+  options: ParseOptions,
+): ParsedFile {
   const issues: ScheduleIssue[] = [];
-  const root = locator.resolve(document.contents);
   if (!isMap(root)) {
     const got = isSeq(root)
       ? 'a list'

@@ -4,6 +4,7 @@
  * and the follow-up of every running build. The decisions are the core's; this file carries them out.
  */
 import type { SlotRecord } from '../adapters/ledger.ts';
+import { expectedDurationMs, nextCheckAt } from '../core/checks.ts';
 import {
   decideFollowUps,
   decidePending,
@@ -25,6 +26,74 @@ const PER_PAGE = 50;
 export interface ReconcileResult {
   open: number;
   apiCalls: number;
+}
+
+/** What reconciliation remembers between passes: when each project was walked, how long its builds take. */
+export interface ReconcileMemory {
+  lastWalkAt: Map<string, Date>;
+  durationsMs: Map<string, Map<string, number>>;
+}
+
+/** Finished builds remembered per project for the expected duration. */
+const DURATION_SAMPLES = 25;
+
+export function createReconcileMemory(): ReconcileMemory {
+  return { lastWalkAt: new Map(), durationsMs: new Map() };
+}
+
+function learnDurations(
+  memory: ReconcileMemory,
+  projectUuid: string,
+  builds: readonly RemoteBuild[],
+): void {
+  const known = memory.durationsMs.get(projectUuid) ?? new Map<string, number>();
+  // Newest first in the list: the first finished builds are the most recent.
+  for (const build of builds) {
+    if (known.size >= DURATION_SAMPLES && !known.has(build.uuid)) break;
+    if (!build.queuedAt || !build.finishedAt || !isFinalStatus(build.status, build.finishedAt))
+      continue;
+    known.set(build.uuid, build.finishedAt.getTime() - build.queuedAt.getTime());
+  }
+  memory.durationsMs.set(projectUuid, known);
+}
+
+function policyOf(rt: Runtime) {
+  return {
+    discoveryWindowMs: rt.discoveryWindowMs,
+    acceptedGiveUpMs: Math.max(ACCEPTED_GIVE_UP_MS, rt.discoveryWindowMs),
+  };
+}
+
+/**
+ * Which projects are due for a walk at `now`, and when the next one will be: the earliest
+ * `nextCheckAt` of their open slots (core/checks.ts).
+ */
+export function dueProjects(
+  rt: Runtime,
+  memory: ReconcileMemory,
+  now: Date,
+): { due: string[]; nextAt: Date | null } {
+  const dueAt = new Map<string, number>();
+  for (const slot of rt.ledger.openSlots()) {
+    if (slot.projectUuid === null) continue;
+    const durations = memory.durationsMs.get(slot.projectUuid);
+    const at = nextCheckAt(
+      slot,
+      memory.lastWalkAt.get(slot.projectUuid) ?? null,
+      expectedDurationMs(durations ? [...durations.values()] : []),
+      policyOf(rt),
+    );
+    if (at === null) continue;
+    const current = dueAt.get(slot.projectUuid);
+    if (current === undefined || at.getTime() < current) dueAt.set(slot.projectUuid, at.getTime());
+  }
+  const due: string[] = [];
+  let nextMs = Number.POSITIVE_INFINITY;
+  for (const [project, atMs] of dueAt) {
+    if (atMs <= now.getTime()) due.push(project);
+    else nextMs = Math.min(nextMs, atMs);
+  }
+  return { due, nextAt: Number.isFinite(nextMs) ? new Date(nextMs) : null };
 }
 
 function toPending(slot: SlotRecord): PendingSlot {
@@ -66,6 +135,7 @@ async function reconcileProject(
   rt: Runtime,
   projectUuid: string,
   slots: SlotRecord[],
+  memory: ReconcileMemory,
   signal?: AbortSignal,
 ) {
   const now = rt.clock.now();
@@ -77,6 +147,8 @@ async function reconcileProject(
   );
   const wanted = new Set(followed.map((s) => s.buildUuid as string));
   const { builds, calls } = await walk(rt, projectUuid, horizon, wanted, signal);
+  memory.lastWalkAt.set(projectUuid, now);
+  learnDurations(memory, projectUuid, builds);
   let apiCalls = calls;
   // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
   for (const uuid of wanted) {
@@ -87,10 +159,7 @@ async function reconcileProject(
     projectUuid,
     new Date((horizon ?? now).getTime() - MINUTE),
   );
-  const decisions = decidePending(pending, builds, claimed, rt.clock.now(), {
-    discoveryWindowMs: rt.discoveryWindowMs,
-    acceptedGiveUpMs: Math.max(ACCEPTED_GIVE_UP_MS, rt.discoveryWindowMs),
-  });
+  const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
     const slot = slots.find((s) => s.id === decision.id);
     if (!slot) continue;
@@ -169,8 +238,16 @@ function logOutcome(rt: Runtime, slot: SlotRecord): void {
  * Reconciles every open slot once. Errors of one project are logged and leave its slots for the
  * next pass; they never stop the others.
  */
-export async function reconcileOnce(rt: Runtime, signal?: AbortSignal): Promise<ReconcileResult> {
-  const open = rt.ledger.openSlots().filter((s) => s.projectUuid !== null);
+export async function reconcileOnce(
+  rt: Runtime,
+  signal?: AbortSignal,
+  options: { memory?: ReconcileMemory; projects?: readonly string[] } = {},
+): Promise<ReconcileResult> {
+  const memory = options.memory ?? createReconcileMemory();
+  const only = options.projects ? new Set(options.projects) : null;
+  const open = rt.ledger
+    .openSlots()
+    .filter((s) => s.projectUuid !== null && (only === null || only.has(s.projectUuid)));
   const byProject = new Map<string, SlotRecord[]>();
   for (const slot of open) {
     const list = byProject.get(slot.projectUuid as string) ?? [];
@@ -181,7 +258,7 @@ export async function reconcileOnce(rt: Runtime, signal?: AbortSignal): Promise<
   for (const [projectUuid, slots] of byProject) {
     if (signal?.aborted) break;
     try {
-      apiCalls += await reconcileProject(rt, projectUuid, slots, signal);
+      apiCalls += await reconcileProject(rt, projectUuid, slots, memory, signal);
     } catch (raw) {
       const error = coerceError(raw);
       if (signal?.aborted) break;

@@ -4,7 +4,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { nextFireAfter } from '../../src/core/cron.ts';
-import { type ParsedFile, parseScheduleFile } from '../../src/core/schedule.ts';
+import {
+  type ParsedFile,
+  parseScheduleDocument,
+  parseScheduleFile,
+} from '../../src/core/schedule.ts';
 
 const OPTIONS = { defaultTimezone: 'Europe/Berlin' };
 const SEEDS = ['valid', 'invalid'].flatMap((kind) =>
@@ -32,6 +36,8 @@ function checkResult(result: ParsedFile, lineCount: number): void {
 function parse(text: string, file: string): ParsedFile {
   const result = parseScheduleFile(text, file, OPTIONS);
   checkResult(result, text.split('\n').length);
+  // The fast path may only ever change the cost, never the result.
+  expect(result).toEqual(parseScheduleDocument(text, file, OPTIONS));
   return result;
 }
 

@@ -67,6 +67,7 @@ async function runAndCheck(options: {
     until,
     latestAllowed: new Date(until.getTime() + 60_000),
   });
+  if (problems.length) console.log(snapshot.slots.map((x) => `${x.id} ${x.schedule} ${x.slot_at} ${x.branch} ${x.state} ${x.reason} ${x.attempts} ${x.build_uuid}`), snapshot.attempts, builds.map((b) => `${b.uuid} ${b.branch} ${b.queuedAt}`));
   expect(problems).toEqual([]);
   return { h, snapshot, builds };
 }
@@ -110,7 +111,7 @@ describe('exactly-once under API faults', { timeout: 180_000 }, () => {
   it('rate-limit 403s pause every call until the window resets; nothing is dropped', async () => {
     const { h } = await runAndCheck({
       minutes: 4,
-      simulator: { rateLimit: { requests: 8, windowMs: 60_000 } },
+      simulator: { rateLimit: { requests: 3, windowMs: 60_000 } },
     });
     const limited = h.sim.requests().filter((r) => r.status === 403);
     expect(limited.length).toBeGreaterThan(0);
