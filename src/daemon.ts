@@ -21,6 +21,10 @@ import { sendSlot } from './daemon/trigger.ts';
 export const MAX_SLEEP_MS = 30 * SECOND;
 /** Creates sent at the same time; the pacer decides the pace, this only hides latency. */
 const SEND_CONCURRENCY = 4;
+/** Due creates that make a backlog, during which reconciliation leaves the pacer to them. */
+const SEND_BACKLOG = 2 * SEND_CONCURRENCY;
+/** Longest reconciliation waits for a backlog of creates to drain. */
+const MAX_HOLD_BACK_MS = 5 * 60 * SECOND;
 
 export interface DaemonOptions {
   signal: AbortSignal;
@@ -175,16 +179,21 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
   };
 
   const reconcileLoop = async () => {
-    const memory = createReconcileMemory();
+    const memory = createReconcileMemory(rt.ledger);
+    let lastPassMs = rt.clock.now().getTime();
     while (!signal.aborted) {
       const now = rt.clock.now();
       let nextAt: Date | null = null;
       try {
-        // Creates first: while any is due, the pacer's budget is theirs (the drain of a big burst).
-        if (rt.ledger.dueSends(now, 1).length === 0) {
+        // Creates first: while a backlog of them is due (the drain of a big burst), the pacer's
+        // budget is theirs; but reconciliation never waits longer than MAX_HOLD_BACK_MS for it.
+        const backlog = rt.ledger.dueSends(now, SEND_BACKLOG).length >= SEND_BACKLOG;
+        if (!backlog || now.getTime() - lastPassMs >= MAX_HOLD_BACK_MS) {
           const plan = dueProjects(rt, memory, now);
-          if (plan.due.length > 0)
+          if (plan.due.length > 0) {
             await track(reconcileOnce(rt, signal, { memory, projects: plan.due }));
+            lastPassMs = rt.clock.now().getTime();
+          }
           nextAt = dueProjects(rt, memory, rt.clock.now()).nextAt;
         }
       } catch (raw) {

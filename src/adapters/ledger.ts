@@ -434,6 +434,17 @@ export class Ledger {
     return row ? toSlot(row) : null;
   }
 
+  /** The latest finished slots with a build, oldest first (for learning build durations). */
+  recentFinished(limit: number): SlotRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (SELECT * FROM slots WHERE state = 'finished' AND build_uuid IS NOT NULL
+           ORDER BY id DESC LIMIT ?) ORDER BY id`,
+      )
+      .all(limit) as Row[];
+    return rows.map(toSlot);
+  }
+
   /** Slots newest first, optionally of one schedule. */
   listSlots(options: { schedule?: string | null; limit: number }): SlotRecord[] {
     const rows = this.statements.list.all({

@@ -7,8 +7,8 @@
  */
 import { MINUTE, SECOND } from './time.ts';
 
-/** Expected build duration while a project has no finished build to learn from. */
-export const DEFAULT_EXPECTED_MS = MINUTE;
+/** Expected build duration while none of this daemon's builds of a project has finished yet. */
+export const DEFAULT_EXPECTED_MS = 20 * SECOND;
 /** The first look at a build comes no later than this, however long builds usually take. */
 export const MAX_FIRST_LOOK_MS = 15 * MINUTE;
 /** A create with an unknown outcome is first looked for this long after it was sent. */
@@ -61,9 +61,9 @@ export function nextCheckAt(
   let atMs: number;
   if (walked < expectedEndMs) atMs = expectedEndMs;
   else {
-    // Past the expected end: back off with the build's age, a quarter of it, 15 s to 5 min.
+    // Past the expected end: back off with the build's age (each look doubles it), 15 s to 5 min.
     const ageMs = Math.max(0, walked - startMs);
-    atMs = walked + Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, ageMs / 4));
+    atMs = walked + Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, ageMs));
   }
   if (slot.state === 'triggered') {
     // A 202 without a build is given up on after acceptedGiveUpMs: look then at the latest.
@@ -73,8 +73,8 @@ export function nextCheckAt(
 }
 
 /**
- * The expected duration of a project's builds: the median of recent finished builds'
- * durations (queued to finished), or DEFAULT_EXPECTED_MS when there are none.
+ * The expected duration of a project's builds: the median of the durations (queued to finished)
+ * of its recent builds that this daemon started, or DEFAULT_EXPECTED_MS when there are none.
  */
 export function expectedDurationMs(durationsMs: readonly number[]): number {
   if (durationsMs.length === 0) return DEFAULT_EXPECTED_MS;

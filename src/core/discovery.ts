@@ -19,7 +19,10 @@ export interface Claimant {
   intentAt: Date;
   /** When the latest create was about to be sent; builds queued well after it are not ours either. */
   lastAttemptAt?: Date;
-  /** True when Codeship accepted the create (202): such claimants choose before unconfirmed ones. */
+  /**
+   * True when Codeship accepted the create (202), false when its outcome is unknown; unconfirmed
+   * claimants choose after the others, by nearness in time. Unset counts as confirmed.
+   */
   confirmed?: boolean;
 }
 
@@ -31,13 +34,17 @@ export interface Claimant {
 export const DISCOVERY_LATE_MS = 2 * DISCOVERY_SKEW_MS;
 
 /**
- * Which remote build each claimant gets: the OLDEST unclaimed build on the same ref queued in
- * [intentAt - DISCOVERY_SKEW_MS, (lastAttemptAt ?? intentAt) + DISCOVERY_LATE_MS), so concurrent
- * triggers of one branch map one-to-one in order. Confirmed claimants (202 seen) are served
- * first, in intentAt order (then id), then the unconfirmed ones: a create whose outcome is
- * unknown must not take the build a later, accepted create of the same branch made. Builds in
- * `claimedUuids` (already owned by a ledger row) and builds without a queuedAt are never handed
- * out. `builds` may be in any order. A claimant with no match is absent from the result.
+ * Which remote build each claimant gets, among unclaimed builds on the same ref queued in
+ * [intentAt - DISCOVERY_SKEW_MS, (lastAttemptAt ?? intentAt) + DISCOVERY_LATE_MS):
+ * - when every claimant on a ref is confirmed (202 seen, or `confirmed` unset), each gets the
+ *   OLDEST such build in intentAt order (then id), so concurrent triggers of one branch map
+ *   one-to-one in order;
+ * - when some outcome on the ref is unknown, builds go to the claimant NEAREST in time to one of
+ *   its attempts, closest pairs first: a create that failed must not take the build a later
+ *   create of the same branch made (which, in flight or killed before its answer was recorded,
+ *   may be unconfirmed too).
+ * Builds in `claimedUuids` (already owned by a ledger row) and builds without a queuedAt are never
+ * handed out. `builds` may be in any order. A claimant with no match is absent from the result.
  */
 export function assignBuilds(
   claimants: readonly Claimant[],
@@ -56,24 +63,58 @@ export function assignBuilds(
 
   const taken = new Set<string>();
   const assigned = new Map<number, RemoteBuild>();
-  const ordered = [...claimants].sort(
-    (a, b) =>
-      Number(b.confirmed ?? false) - Number(a.confirmed ?? false) ||
-      a.intentAt.getTime() - b.intentAt.getTime() ||
-      a.id - b.id,
-  );
-  for (const claimant of ordered) {
-    const candidates = byRef.get(refForBranch(claimant.ref));
-    if (candidates === undefined) continue;
+  const inWindow = (claimant: Claimant, build: RemoteBuild) => {
+    const queuedMs = build.queuedAt!.getTime();
     const earliestMs = claimant.intentAt.getTime() - DISCOVERY_SKEW_MS;
     const latestMs = (claimant.lastAttemptAt ?? claimant.intentAt).getTime() + DISCOVERY_LATE_MS;
-    const build = candidates.find((candidate) => {
-      const queuedMs = candidate.queuedAt!.getTime();
-      return !taken.has(candidate.uuid) && queuedMs >= earliestMs && queuedMs < latestMs;
-    });
-    if (build === undefined) continue;
-    taken.add(build.uuid);
-    assigned.set(claimant.id, build);
+    return queuedMs >= earliestMs && queuedMs < latestMs;
+  };
+  const byIntent = (a: Claimant, b: Claimant) =>
+    a.intentAt.getTime() - b.intentAt.getTime() || a.id - b.id;
+  const claimantsByRef = new Map<string, Claimant[]>();
+  for (const claimant of claimants) {
+    const ref = refForBranch(claimant.ref);
+    claimantsByRef.set(ref, [...(claimantsByRef.get(ref) ?? []), claimant]);
+  }
+  for (const [ref, group] of claimantsByRef) {
+    const candidates = byRef.get(ref) ?? [];
+    if (group.every((c) => c.confirmed !== false)) {
+      // Every create on this ref was accepted, so each made one build: oldest first, in intent order.
+      for (const claimant of group.sort(byIntent)) {
+        const build = candidates.find((c) => !taken.has(c.uuid) && inWindow(claimant, c));
+        if (build === undefined) continue;
+        taken.add(build.uuid);
+        assigned.set(claimant.id, build);
+      }
+      continue;
+    }
+    // Some create on this ref may have made nothing (or is still in flight): each build goes to
+    // the create nearest to it in time, closest pairs first, so a failed older create never takes
+    // the build a younger one made.
+    const pairs: { claimant: Claimant; build: RemoteBuild; distanceMs: number }[] = [];
+    for (const claimant of group) {
+      for (const build of candidates) {
+        if (taken.has(build.uuid) || !inWindow(claimant, build)) continue;
+        const queuedMs = build.queuedAt!.getTime();
+        const distanceMs = Math.min(
+          Math.abs(queuedMs - claimant.intentAt.getTime()),
+          Math.abs(queuedMs - (claimant.lastAttemptAt ?? claimant.intentAt).getTime()),
+        );
+        pairs.push({ claimant, build, distanceMs });
+      }
+    }
+    pairs.sort(
+      (a, b) =>
+        a.distanceMs - b.distanceMs ||
+        Number(b.claimant.confirmed !== false) - Number(a.claimant.confirmed !== false) ||
+        byIntent(a.claimant, b.claimant) ||
+        oldestFirst(a.build, b.build),
+    );
+    for (const { claimant, build } of pairs) {
+      if (assigned.has(claimant.id) || taken.has(build.uuid)) continue;
+      taken.add(build.uuid);
+      assigned.set(claimant.id, build);
+    }
   }
   return assigned;
 }

@@ -188,32 +188,32 @@ export function readFastTree(text: string): FastTree | null {
   let n = 1;
   while (n < lines.length) {
     const line = lines[n] as ContentLine;
-    let text = line.text;
+    let rest = line.text;
     let base = line.offset;
-    if (line.indent === itemIndent && text.startsWith('- ') && text.charCodeAt(2) !== 0x20) {
+    if (line.indent === itemIndent && rest.startsWith('- ') && rest.charCodeAt(2) !== 0x20) {
       entry = new YAMLMap();
       entry.range = [base + 2, base + 2, base + 2];
       list.items.push(entry);
       keys = new Set<string>();
-      text = text.slice(2);
+      rest = rest.slice(2);
       base += 2;
     } else if (line.indent !== keyIndent || entry === null) return null;
-    const colon = text.indexOf(':');
-    const name = text.slice(0, colon);
+    const colon = rest.indexOf(':');
+    const name = rest.slice(0, colon);
     if (colon === -1 || !ENTRY_KEYS.has(name) || keys.has(name)) return null;
-    if (colon + 1 < text.length && text[colon + 1] !== ' ') return null;
+    if (colon + 1 < rest.length && rest[colon + 1] !== ' ') return null;
     keys.add(name);
     const key = scalarAt(name, base, base + colon);
     n += 1;
     let value: Node;
-    if (restIsEmpty(text, colon + 1)) {
+    if (restIsEmpty(rest, colon + 1)) {
       const nested = readNestedBlock(lines, n, keyIndent);
       if (nested === null) return null;
       value = nested.node;
       n = nested.next;
     } else {
-      const read = readInlineValue(text, skipSpaces(text, colon + 1), base);
-      if (read === null || !restIsEmpty(text, read.end)) return null;
+      const read = readInlineValue(rest, skipSpaces(rest, colon + 1), base);
+      if (read === null || !restIsEmpty(rest, read.end)) return null;
       value = read.node;
     }
     entry.items.push(new Pair(key, value));

@@ -3,7 +3,7 @@
  * list (stopping at the oldest thing still looked for) serves discovery of every triggered slot
  * and the follow-up of every running build. The decisions are the core's; this file carries them out.
  */
-import type { SlotRecord } from '../adapters/ledger.ts';
+import type { Ledger, SlotRecord } from '../adapters/ledger.ts';
 import { expectedDurationMs, nextCheckAt } from '../core/checks.ts';
 import {
   decideFollowUps,
@@ -35,26 +35,30 @@ export interface ReconcileMemory {
 }
 
 /** Finished builds remembered per project for the expected duration. */
-const DURATION_SAMPLES = 25;
+const DURATION_SAMPLES = 10;
 
-export function createReconcileMemory(): ReconcileMemory {
-  return { lastWalkAt: new Map(), durationsMs: new Map() };
+/**
+ * A fresh memory; given the ledger, it starts out knowing how long this daemon's recent builds
+ * of each project took, so a restart does not forget the pacing.
+ */
+export function createReconcileMemory(ledger?: Ledger): ReconcileMemory {
+  const memory: ReconcileMemory = { lastWalkAt: new Map(), durationsMs: new Map() };
+  for (const slot of ledger?.recentFinished(500) ?? []) learnDuration(memory, slot);
+  return memory;
 }
 
-function learnDurations(
-  memory: ReconcileMemory,
-  projectUuid: string,
-  builds: readonly RemoteBuild[],
-): void {
-  const known = memory.durationsMs.get(projectUuid) ?? new Map<string, number>();
-  // Newest first in the list: the first finished builds are the most recent.
-  for (const build of builds) {
-    if (known.size >= DURATION_SAMPLES && !known.has(build.uuid)) break;
-    if (!build.queuedAt || !build.finishedAt || !isFinalStatus(build.status, build.finishedAt))
-      continue;
-    known.set(build.uuid, build.finishedAt.getTime() - build.queuedAt.getTime());
+/** Remembers how long a slot's build took (only builds this daemon started count). */
+function learnDuration(memory: ReconcileMemory, slot: SlotRecord): void {
+  if (!slot.projectUuid || !slot.buildUuid || !slot.buildQueuedAt || !slot.finishedAt) return;
+  const known = memory.durationsMs.get(slot.projectUuid) ?? new Map<string, number>();
+  known.delete(slot.buildUuid);
+  known.set(slot.buildUuid, slot.finishedAt.getTime() - slot.buildQueuedAt.getTime());
+  // Insertion order is age order: drop the oldest beyond the sample size.
+  for (const uuid of known.keys()) {
+    if (known.size <= DURATION_SAMPLES) break;
+    known.delete(uuid);
   }
-  memory.durationsMs.set(projectUuid, known);
+  memory.durationsMs.set(slot.projectUuid, known);
 }
 
 function policyOf(rt: Runtime) {
@@ -148,7 +152,6 @@ async function reconcileProject(
   const wanted = new Set(followed.map((s) => s.buildUuid as string));
   const { builds, calls } = await walk(rt, projectUuid, horizon, wanted, signal);
   memory.lastWalkAt.set(projectUuid, now);
-  learnDurations(memory, projectUuid, builds);
   let apiCalls = calls;
   // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
   for (const uuid of wanted) {
@@ -186,7 +189,10 @@ async function reconcileProject(
       const after = rt.ledger.get(slot.id) as SlotRecord;
       log.info({ buildUuid: build.uuid, buildStatus: build.status }, 'build discovered');
       rt.events.emit('claimed', after);
-      if (final) logOutcome(rt, after);
+      if (final) {
+        learnDuration(memory, after);
+        logOutcome(rt, after);
+      }
     } else if (decision.kind === 'resend') {
       log.warn(
         { attempts: slot.attempts },
@@ -216,7 +222,10 @@ async function reconcileProject(
       rt.clock.now(),
     );
     const after = rt.ledger.get(change.id) as SlotRecord;
-    if (change.final) logOutcome(rt, after);
+    if (change.final) {
+      learnDuration(memory, after);
+      logOutcome(rt, after);
+    }
   }
   return apiCalls;
 }
@@ -243,7 +252,7 @@ export async function reconcileOnce(
   signal?: AbortSignal,
   options: { memory?: ReconcileMemory; projects?: readonly string[] } = {},
 ): Promise<ReconcileResult> {
-  const memory = options.memory ?? createReconcileMemory();
+  const memory = options.memory ?? createReconcileMemory(rt.ledger);
   const only = options.projects ? new Set(options.projects) : null;
   const open = rt.ledger
     .openSlots()

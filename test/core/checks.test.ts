@@ -30,13 +30,13 @@ describe('nextCheckAt', () => {
     expect(iso(nextCheckAt(running, null, 10 * MINUTE, POLICY))).toBe('2026-06-01T10:10:02.000Z');
   });
 
-  it('backs off with the build age once past the expected end (a quarter, 15 s to 5 min)', () => {
+  it('backs off with the build age once past the expected end (doubling it, 15 s to 5 min)', () => {
     const running = slot({ state: 'running', buildQueuedAt: at(SENT) });
-    expect(iso(nextCheckAt(running, at('2026-06-01T10:10:00Z'), 10 * MINUTE, POLICY))).toBe(
-      '2026-06-01T10:12:30.000Z',
+    expect(iso(nextCheckAt(running, at('2026-06-01T10:02:00Z'), MINUTE, POLICY))).toBe(
+      '2026-06-01T10:04:00.000Z',
     );
-    expect(iso(nextCheckAt(running, at('2026-06-01T10:00:40Z'), 30 * SECOND, POLICY))).toBe(
-      '2026-06-01T10:00:55.000Z',
+    expect(iso(nextCheckAt(running, at('2026-06-01T10:00:10Z'), 10 * SECOND, POLICY))).toBe(
+      '2026-06-01T10:00:25.000Z',
     );
     expect(iso(nextCheckAt(running, at('2026-06-01T12:00:00Z'), 10 * MINUTE, POLICY))).toBe(
       '2026-06-01T12:05:00.000Z',
@@ -87,7 +87,7 @@ describe('nextCheckAt', () => {
 });
 
 describe('expectedDurationMs', () => {
-  it('is the median of recent durations, or a minute when nothing is known', () => {
+  it('is the median of recent durations, or 20 s when nothing is known', () => {
     expect(expectedDurationMs([])).toBe(DEFAULT_EXPECTED_MS);
     expect(expectedDurationMs([3, 1, 2])).toBe(2);
     expect(expectedDurationMs([4, 1, 3, 2])).toBe(2.5);

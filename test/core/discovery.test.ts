@@ -70,6 +70,30 @@ describe('assignBuilds', () => {
     expect(assigned([unknown, accepted], builds)).toEqual({ 2: 'b-accepted' });
   });
 
+  it("gives an unknown-outcome claimant the build nearest its own attempt, not a younger create's", () => {
+    // #1 failed (503, nothing built); #2 was killed before its 202 was recorded; #3 was accepted.
+    const failed: Claimant = {
+      ...claimant(1, 'heads/main', '2026-06-01T10:06:04Z'),
+      confirmed: false,
+    };
+    const killed: Claimant = {
+      ...claimant(2, 'heads/main', '2026-06-01T10:06:06.2Z'),
+      confirmed: false,
+    };
+    const accepted: Claimant = {
+      ...claimant(3, 'heads/main', '2026-06-01T10:06:10Z'),
+      confirmed: true,
+    };
+    const builds = [
+      build('b-accepted', 'main', '2026-06-01T10:06:10.2Z'),
+      build('b-killed', 'main', '2026-06-01T10:06:06.4Z'),
+    ];
+    expect(assigned([failed, killed, accepted], builds)).toEqual({
+      2: 'b-killed',
+      3: 'b-accepted',
+    });
+  });
+
   it('never hands a claimant a build queued a minute or more after its last attempt', () => {
     const unknown: Claimant = {
       ...claimant(1, 'heads/main', '2026-06-01T10:01:00Z'),

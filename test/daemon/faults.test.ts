@@ -67,7 +67,15 @@ async function runAndCheck(options: {
     until,
     latestAllowed: new Date(until.getTime() + 60_000),
   });
-  if (problems.length) console.log(snapshot.slots.map((x) => `${x.id} ${x.schedule} ${x.slot_at} ${x.branch} ${x.state} ${x.reason} ${x.attempts} ${x.build_uuid}`), snapshot.attempts, builds.map((b) => `${b.uuid} ${b.branch} ${b.queuedAt}`));
+  if (problems.length)
+    console.log(
+      snapshot.slots.map(
+        (x) =>
+          `${x.id} ${x.schedule} ${x.slot_at} ${x.branch} ${x.state} ${x.reason} ${x.attempts} ${x.build_uuid}`,
+      ),
+      snapshot.attempts,
+      builds.map((b) => `${b.uuid} ${b.branch} ${b.queuedAt}`),
+    );
   expect(problems).toEqual([]);
   return { h, snapshot, builds };
 }
