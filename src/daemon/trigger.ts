@@ -7,6 +7,7 @@ import type { SlotRecord } from '../adapters/ledger.ts';
 import { CodeshipError, coerceError } from '../core/errors.ts';
 import { isFinalStatus } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
+import { reconcileOnce } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How long a create that provably never reached Codeship waits before it is sent again. */
@@ -42,8 +43,14 @@ async function applyOverlap(
 ): Promise<boolean> {
   const policy = rt.schedule(slot.schedule)?.overlap ?? 'allow';
   if (policy === 'allow' || slot.manual) return true;
-  const previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
+  let previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
   if (!previous || previous.state === 'finished') return true;
+  if (!previous.buildUuid && previous.projectUuid) {
+    // Its build is not discovered yet (reconciliation looks lazily): look now, once.
+    await reconcileOnce(rt, signal, { projects: [previous.projectUuid] });
+    previous = rt.ledger.get(previous.id) ?? previous;
+    if (previous.state === 'finished' || previous.state === 'failed') return true;
+  }
   let status = previous.buildStatus ?? 'waiting';
   if (previous.buildUuid) {
     // The ledger may be one reconciliation behind: ask before skipping or stopping.
