@@ -3,12 +3,14 @@
  * fires (nominal instants) of each schedule strictly after `--from` (default now). No credentials,
  * network or database. JSON: `[{"schedule","at"}]` sorted by `at`.
  */
+
 import { loadScheduleDir } from '../adapters/schedule-dir.ts';
 import { loadConfig } from '../config.ts';
 import { isBranchGlob } from '../core/branch-glob.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { zoneOffsetMs } from '../core/cron-zone.ts';
 import { formatScheduleIssue } from '../core/errors.ts';
+import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule } from '../core/model.ts';
 import { formatDuration, parseInstant, toIso } from '../core/time.ts';
 import { type Command, parseCommandArgs, parsePositiveInt, UsageError } from './context.ts';
@@ -56,10 +58,16 @@ function header(schedule: Schedule): string[] {
   }
   if (schedule.jitterMs > 0) {
     lines.push(
-      `  jitter: each fire starts up to ${formatDuration(schedule.jitterMs)} after the times below (its slot keeps the nominal time)`,
+      `  jitter: each fire starts ${formatOffset(jitterOffsetMs(schedule.name, schedule.jitterMs))} after the times below (jitter ${formatDuration(schedule.jitterMs)}; the slot keeps the nominal time)`,
     );
   }
   return lines;
+}
+
+/** A jitter offset as minutes and seconds, e.g. `4m 07s`. */
+function formatOffset(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
 }
 
 const next: Command = async (context) => {

@@ -41,7 +41,10 @@ export function toStatusRow(slot: SlotRecord): StatusRow {
 
 /** `state: reason` as one phrase, e.g. `skipped: fresh (last built 2d ago)`, `finished: success`. */
 export function describeState(row: StatusRow): string {
-  if (row.state === 'finished') return `finished: ${row.build_status ?? '?'}`;
+  if (row.state === 'finished') {
+    const why = row.reason && row.reason !== 'manual' ? ` (${row.reason})` : '';
+    return `finished: ${row.build_status ?? '?'}${why}`;
+  }
   if (row.state === 'pending' && row.error) return `pending: ${row.error}`;
   return row.reason ? `${row.state}: ${row.reason}` : row.state;
 }

@@ -1,0 +1,36 @@
+/** The README's recipes are complete schedule files: each must validate as it is printed. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatScheduleIssue } from '../src/core/errors.ts';
+import { parseScheduleFile } from '../src/core/schedule.ts';
+
+const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+const recipes = readme.slice(readme.indexOf('## Recipes'), readme.indexOf('## Time semantics'));
+const blocks = [...recipes.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+
+describe('README recipes', () => {
+  it('has the four recipes the README promises', () => {
+    expect(blocks).toHaveLength(4);
+  });
+
+  it.each(blocks.map((text, index) => [index + 1, text]))('recipe %i validates', (index, text) => {
+    const { schedules, issues } = parseScheduleFile(String(text), `README recipe ${index}`, {
+      defaultTimezone: 'UTC',
+    });
+    expect(issues.map(formatScheduleIssue)).toEqual([]);
+    expect(schedules.length).toBeGreaterThan(0);
+  });
+
+  it('spreads the several-project nightly with jitter, and sweeps releases with stale:', () => {
+    const parsed = blocks.map(
+      (text) => parseScheduleFile(text, 'README', { defaultTimezone: 'UTC' }).schedules,
+    );
+    expect(parsed[1]?.map((s) => s.jitterMs)).toEqual([1_800_000, 1_800_000, 1_800_000]);
+    expect(parsed[2]?.[0]).toMatchObject({
+      branches: ['release/*'],
+      stale: { olderThanMs: 7 * 86_400_000, max: 5 },
+    });
+    expect(parsed[3]?.[0]).toMatchObject({ timezone: 'America/New_York', catchupMs: 0 });
+  });
+});
