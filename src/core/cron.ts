@@ -27,8 +27,12 @@ const CRONER_OPTIONS = {
   paused: true,
 } as const;
 
-/** How many compiled patterns are kept; each croner `Cron` holds ~85 KB (a 10,000-entry year table). */
-export const CRON_CACHE_LIMIT = 512;
+/**
+ * How many compiled expressions are kept. One compiled expression serves every zone (see
+ * `fireIn`) and holds ~3 KB once its year table is released, so the bound costs at most ~3 MB
+ * while covering fleets of a thousand distinct expressions without recompiling.
+ */
+export const CRON_CACHE_LIMIT = 1024;
 
 /** What a pattern needs beyond croner: whether this module corrects croner's DST handling. */
 interface PatternTraits {
@@ -69,45 +73,54 @@ class LruCache<V> {
   }
 }
 
+/** Compiled patterns by expression text; the zone is chosen per call. */
 const compiledCache = new LruCache<Compiled>(CRON_CACHE_LIMIT);
-const traitsCache = new LruCache<PatternTraits>(CRON_CACHE_LIMIT * 4);
-/** The same expressions evaluated in UTC: their "wall times" tell whether a gap held a match. */
-const wallCache = new LruCache<Cron>(CRON_CACHE_LIMIT);
 
-/** Number of compiled (expression, zone) patterns held now; for tests and metrics. */
+/** Number of compiled expressions held now; for tests and metrics. */
 export function cronCacheSize(): number {
   return compiledCache.size;
 }
 
-function traitsOf(expression: string): PatternTraits {
-  let traits = traitsCache.get(expression);
-  if (!traits) {
-    const pattern = new CronPattern(expression, 'UTC', CRONER_OPTIONS);
-    const everyHour = pattern.hour.every((value) => value !== 0);
-    traits = { contractFix: !pattern.isFixedTime && !everyHour };
-    traitsCache.set(expression, traits);
-  }
-  return traits;
+/** The shape of croner 11's internals that `releaseYearTable` relies on (checked at run time). */
+interface CronerInternals {
+  _states?: { pattern?: { starYear?: unknown; year?: unknown } };
 }
 
-function compiled(expression: string, timezone: string): Compiled {
-  const key = `${timezone}\u0000${expression}`;
-  let entry = compiledCache.get(key);
+const NO_YEARS: number[] = [];
+
+/**
+ * Frees the 10,000-entry year table croner builds for every pattern (~80 KB, 95 % of a compiled
+ * pattern). With 5 or 6 fields the year is always `*` (`starYear`), and croner reads the table
+ * only when `starYear` is false, so an empty one is never consulted. If a croner upgrade changes
+ * the shape, nothing is released and only memory grows back.
+ */
+function releaseYearTable(cron: Cron): void {
+  const pattern = (cron as unknown as CronerInternals)._states?.pattern;
+  if (pattern?.starYear === true && Array.isArray(pattern.year)) pattern.year = NO_YEARS;
+}
+
+function compiled(expression: string): Compiled {
+  let entry = compiledCache.get(expression);
   if (!entry) {
-    const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone });
-    entry = { cron, traits: traitsOf(expression) };
-    compiledCache.set(key, entry);
+    const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
+    releaseYearTable(cron);
+    const pattern = new CronPattern(expression, 'UTC', CRONER_OPTIONS);
+    const everyHour = pattern.hour.every((value) => value !== 0);
+    entry = { cron, traits: { contractFix: !pattern.isFixedTime && !everyHour } };
+    compiledCache.set(expression, entry);
   }
   return entry;
 }
 
-function wallClock(expression: string): Cron {
-  let cron = wallCache.get(expression);
-  if (!cron) {
-    cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
-    wallCache.set(expression, cron);
-  }
-  return cron;
+/**
+ * croner's next run of a compiled expression in `timezone`. A `Cron` reads its zone from
+ * `options.timezone` on every call (nothing zone-specific is computed when it is built), so one
+ * compiled pattern serves all zones: a fleet of 200 expressions over 5 zones compiles 200, not
+ * 1,000. Calls are synchronous, so setting the zone right before the call cannot interleave.
+ */
+function fireIn(cron: Cron, timezone: string, after: Date): Date | null {
+  cron.options.timezone = timezone;
+  return cron.nextRun(after);
 }
 
 const NEVER_FIRES_FROM = new Date('2000-01-01T00:00:00Z');
@@ -136,7 +149,7 @@ function findCronProblem(expression: string): string | null {
   }
   let next: Date | null;
   try {
-    next = compiled(fields.text, 'UTC').cron.nextRun(NEVER_FIRES_FROM);
+    next = fireIn(compiled(fields.text).cron, 'UTC', NEVER_FIRES_FROM);
   } catch (error) {
     const reason = (error as Error).message.replace(/^CronPattern: /, '');
     return `${reason.charAt(0).toLowerCase()}${reason.slice(1)} (expected ${fields.seconds === null ? '' : 'second '}minute hour day-of-month month day-of-week, e.g. "30 2 * * 1-5")`;
@@ -168,7 +181,8 @@ function firstMatchedGap(
     if (t.offsetAfterMs <= t.offsetBeforeMs) continue;
     const gapStartWallMs = t.at + t.offsetBeforeMs;
     const gapEndWallMs = t.at + t.offsetAfterMs;
-    const match = wallClock(expression).nextRun(new Date(gapStartWallMs - 1));
+    // The expression evaluated in UTC: its "wall times" tell whether the gap held a match.
+    const match = fireIn(compiled(expression).cron, 'UTC', new Date(gapStartWallMs - 1));
     if (match !== null && match.getTime() < gapEndWallMs) return t.at;
   }
   return null;
@@ -179,11 +193,11 @@ const GAP_HORIZON_MS = 366 * 24 * 3_600_000;
 
 /** The first fire of `expression` in `timezone` strictly after `after`, or null if it never fires again. */
 export function nextFireAfter(expression: string, timezone: string, after: Date): Date | null {
-  const { cron, traits } = compiled(expression, timezone);
-  if (!traits.contractFix) return cron.nextRun(after);
+  const { cron, traits } = compiled(expression);
+  if (!traits.contractFix) return fireIn(cron, timezone, after);
   let cursor = after;
   for (let guard = 0; guard < 10_000; guard += 1) {
-    const candidate = cron.nextRun(cursor);
+    const candidate = fireIn(cron, timezone, cursor);
     const limitMs = candidate?.getTime() ?? cursor.getTime() + GAP_HORIZON_MS;
     const gapEnd = firstMatchedGap(expression, timezone, cursor.getTime(), limitMs);
     if (gapEnd !== null) return new Date(gapEnd);

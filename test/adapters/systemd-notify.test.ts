@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,7 @@ import {
   type SpawnFunction,
   watchdogIntervalFromEnv,
 } from '../../src/adapters/systemd-notify.ts';
+import { startTestSimulator } from '../helpers/simulator.ts';
 
 /**
  * A stand-in for PID 1's notify socket: a Unix datagram socket (Node has none, Python does) that
@@ -242,5 +243,47 @@ describe('watchdogIntervalFromEnv', () => {
       pid: PID,
     });
     expect(notifier.watchdogIntervalMs).toBe(30_000);
+  });
+});
+
+describe('the daemon under a service manager', () => {
+  it('sends READY=1 once started, WATCHDOG=1 pings while its loop runs, STOPPING=1 on SIGTERM', {
+    timeout: 30_000,
+  }, async () => {
+    const receiver = await startReceiver();
+    await using sim = await startTestSimulator();
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'nightly.yaml'),
+      'schedules:\n  - { name: nightly, cron: "0 2 * * *", project: acme/api, branch: main }\n',
+    );
+    const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+    const child = spawn(process.execPath, [cli, 'run'], {
+      env: {
+        PATH: process.env.PATH,
+        NOTIFY_SOCKET: receiver.path,
+        WATCHDOG_USEC: '2000000', // ping every second
+        CODESHIP_API_URL: sim.url,
+        CODESHIP_USERNAME: 'demo@example.com',
+        CODESHIP_PASSWORD: 'demo-password',
+        SCHEDULES_DIR: dir,
+        DATABASE_PATH: join(dir, 'ledger.sqlite'),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    cleanups.push(() => child.kill('SIGKILL'));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    const ready = await receiver.waitFor('READY=1');
+    expect(ready).toContain(`MAINPID=${child.pid}`);
+    await receiver.waitFor('WATCHDOG=1');
+    const pings = () => receiver.messages.filter((m) => m.includes('WATCHDOG=1')).length;
+    const first = pings();
+    while (pings() < first + 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGTERM');
+    await receiver.waitFor('STOPPING=1');
+    expect(await exited).toBe(0);
   });
 });
