@@ -138,10 +138,15 @@ function loadApi(
 
 /**
  * Builds the Config from an environment. Problems with settings every command uses throw a
- * ConfigError at once; problems with the API settings are kept in `apiIssues` and raised only by
- * commands that call the API (`requireApi`), so `validate`, `next` and `status` work without them.
+ * ConfigError at once; problems with the API settings are kept in `apiIssues` and raised only for
+ * commands that call the API (`options.requireApi`, or `requireApi` later), so `validate`, `next`
+ * and `status` work without them.
  */
-export function loadConfig(env: Env, readSecret: ReadSecretFile = () => ''): Config {
+export function loadConfig(
+  env: Env,
+  readSecret: ReadSecretFile = () => '',
+  options: { requireApi?: boolean } = {},
+): Config {
   const issues: string[] = [];
   const timezone = env.DEFAULT_TIMEZONE || DEFAULTS.DEFAULT_TIMEZONE;
   if (!isValidTimeZone(timezone)) {
@@ -167,6 +172,8 @@ export function loadConfig(env: Env, readSecret: ReadSecretFile = () => ''): Con
       issues.push(`HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "${env.HTTP_ADDR}")`);
   }
   const { api, issues: apiIssues } = loadApi(env, readSecret);
+  // A command that calls the API hears of every problem at once, its API settings included.
+  if (options.requireApi) issues.push(...apiIssues);
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze({
     api,

@@ -78,4 +78,10 @@ describe('loadConfig', () => {
     });
     expect(loadConfig({ HTTP_ADDR: '[::1]:9000' }).http).toEqual({ host: '::1', port: 9000 });
   });
+
+  it('lists API problems with the others for commands that call the API', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' }, () => '', { requireApi: true })).toThrowError(
+      /LOG_LEVEL must be one of[\s\S]*CODESHIP_USERNAME is required[\s\S]*CODESHIP_PASSWORD is required/,
+    );
+  });
 });

@@ -8,6 +8,13 @@ import type { CallPriority, Clock } from '../ports.ts';
 
 /** The server's rate-limit window; a 403 at `t` means its window is over by `t + WINDOW_MS`. */
 export const WINDOW_MS = 60_000;
+/**
+ * Pacing uses a window this much longer than the server's: a request's send time (ours) and
+ * arrival time (the server's) differ by its latency, which is not the same for every request, so
+ * an exactly-60 s window could put request 61 inside the server's first window.
+ */
+export const SAFETY_MS = 1000;
+export const PACING_WINDOW_MS = WINDOW_MS + SAFETY_MS;
 
 const PRIORITIES = ['trigger', 'normal', 'reconcile'] as const satisfies readonly CallPriority[];
 
@@ -61,14 +68,14 @@ export function createPacer(options: { ratePerMinute: number; clock: Clock }): P
 
   function prune(now: number): void {
     // The clock may jump backwards: a start "in the future" still counts until it ages out.
-    while (starts.length > 0 && (starts[0] as number) <= now - WINDOW_MS) starts.shift();
+    while (starts.length > 0 && (starts[0] as number) <= now - PACING_WINDOW_MS) starts.shift();
   }
 
   /** Ms until a start is allowed (0 = now). */
   function waitMs(now: number): number {
     prune(now);
     const pauseWait = pausedUntilMs - now;
-    const windowWait = starts.length < limit ? 0 : (starts[0] as number) + WINDOW_MS - now;
+    const windowWait = starts.length < limit ? 0 : (starts[0] as number) + PACING_WINDOW_MS - now;
     return Math.max(0, pauseWait, windowWait);
   }
 
@@ -134,7 +141,7 @@ export function createPacer(options: { ratePerMinute: number; clock: Clock }): P
     },
     rateLimited() {
       const now = nowMs();
-      pausedUntilMs = Math.max(pausedUntilMs, now + WINDOW_MS);
+      pausedUntilMs = Math.max(pausedUntilMs, now + PACING_WINDOW_MS);
       // Whatever we counted, the server says its window is full: after the pause, start afresh
       // from a window that is full as of now, so the sliding limit and the server agree.
       starts = Array.from({ length: limit }, () => now);

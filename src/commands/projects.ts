@@ -22,7 +22,7 @@ export function formatProjectTable(projects: readonly Project[]): string {
 
 const projects: Command = async (context) => {
   const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
-  const config = loadConfig(context.env, context.readSecret);
+  const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   const api = requireApi(config);
   // Logs go to stderr so `--json` output stays parseable.
   const logger = createLogger({

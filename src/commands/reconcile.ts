@@ -14,7 +14,7 @@ import { type Command, parseCommandArgs } from './context.ts';
 
 const reconcile: Command = async (context) => {
   const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
-  const config = loadConfig(context.env, context.readSecret);
+  const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   const logger = createRootLogger(config, { command: 'reconcile' });
   const api = createApi(config, logger);
   const ledger = openConfiguredLedger(config);

@@ -5,7 +5,7 @@ import { type Command, parseCommandArgs } from './context.ts';
 
 const run: Command = async (context) => {
   parseCommandArgs(context, {});
-  const config = loadConfig(context.env, context.readSecret);
+  const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   requireApi(config);
   return runService({
     config,

@@ -33,7 +33,7 @@ const trigger: Command = async (context) => {
   const waitMs = parseDuration(values.wait);
   if (waitMs === null)
     throw new UsageError(`--wait must be a duration such as 30s or 2m (got "${values.wait}")`);
-  const config = loadConfig(context.env, context.readSecret);
+  const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   const { schedules, issues } = loadConfiguredSchedules(config);
   const schedule = schedules.find((s) => s.name === name);
   if (!schedule) {

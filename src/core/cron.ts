@@ -81,31 +81,29 @@ export function cronCacheSize(): number {
   return compiledCache.size;
 }
 
-/** The shape of croner 11's internals that `releaseYearTable` relies on (checked at run time). */
+/** Where croner 11 keeps a job's parsed pattern (checked at run time, see `patternOf`). */
 interface CronerInternals {
-  _states?: { pattern?: { starYear?: unknown; year?: unknown } };
+  _states?: { pattern?: unknown };
+}
+
+/** The pattern a `Cron` parsed, or null if a croner upgrade moved it. */
+function patternOf(cron: Cron): CronPattern | null {
+  const pattern = (cron as unknown as CronerInternals)._states?.pattern;
+  return pattern instanceof CronPattern ? pattern : null;
 }
 
 const NO_YEARS: number[] = [];
-
-/**
- * Frees the 10,000-entry year table croner builds for every pattern (~80 KB, 95 % of a compiled
- * pattern). With 5 or 6 fields the year is always `*` (`starYear`), and croner reads the table
- * only when `starYear` is false, so an empty one is never consulted. If a croner upgrade changes
- * the shape, nothing is released and only memory grows back.
- */
-function releaseYearTable(cron: Cron): void {
-  const pattern = (cron as unknown as CronerInternals)._states?.pattern;
-  if (pattern?.starYear === true && Array.isArray(pattern.year)) pattern.year = NO_YEARS;
-}
 
 function compiled(expression: string): Compiled {
   let entry = compiledCache.get(expression);
   if (!entry) {
     const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
-    releaseYearTable(cron);
-    const pattern = new CronPattern(expression, 'UTC', CRONER_OPTIONS);
+    const own = patternOf(cron);
+    const pattern = own ?? new CronPattern(expression, 'UTC', CRONER_OPTIONS);
     const everyHour = pattern.hour.every((value) => value !== 0);
+    // croner builds a 10,000-entry year table for every pattern (~80 KB, nearly all of a compiled
+    // pattern) and reads it only when the year is not `*`; with 5 or 6 fields it always is.
+    if (own?.starYear === true) own.year = NO_YEARS;
     entry = { cron, traits: { contractFix: !pattern.isFixedTime && !everyHour } };
     compiledCache.set(expression, entry);
   }

@@ -33,21 +33,21 @@ describe('rate limit and permissions', () => {
     const pending = h.client.getProject(web, { priority: 'trigger' });
     await until(() => h!.clock.sleeping > 0, 'the pacer to pause');
     expect(h.seen().at(-1)).toBe(`GET /v2/org/projects/${web} 403`);
-    expect(h.client.pacer.stats().pausedUntil?.toISOString()).toBe('2025-03-01T12:01:00.000Z');
+    expect(h.client.pacer.stats().pausedUntil?.toISOString()).toBe('2025-03-01T12:01:01.000Z');
     expect(h.events.filter((e) => e.kind === 'rateLimited')).toEqual([
-      { kind: 'rateLimited', pauseMs: 60_000 },
+      { kind: 'rateLimited', pauseMs: 61_000 },
     ]);
     const warn = h.lines
       .map((l) => JSON.parse(l))
       .find((l) => l.msg === 'codeship rate limit, pausing all calls');
     expect(warn).toMatchObject({
       level: 'warn',
-      pauseMs: 60_000,
+      pauseMs: 61_000,
       endpoint: 'GET /organizations/:org/projects/:project',
     });
     // Calls made during the pause wait too.
     const during = h.client.listProjects();
-    await h.clock.advance(59_999);
+    await h.clock.advance(60_999);
     expect(h.sim.requests()).toHaveLength(4);
     await h.clock.advance(1);
     expect((await pending).uuid).toBe(web);
@@ -58,7 +58,7 @@ describe('rate limit and permissions', () => {
     await until(() => h!.clock.sleeping > 0, 'the pacer to wait for the window');
     expect(h.sim.requests()).toHaveLength(7);
     expect(h.client.pacer.stats()).toMatchObject({ inWindow: 3, queued: { normal: 1 } });
-    await h.clock.advance(60_000);
+    await h.clock.advance(61_000);
     await fourth;
     expect(h.sim.requests().filter((r) => r.status === 403)).toHaveLength(1);
     expect(h.seen().slice(3)).toEqual([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPacer, WINDOW_MS } from '../../src/adapters/pacer.ts';
+import { createPacer, PACING_WINDOW_MS as WINDOW_MS } from '../../src/adapters/pacer.ts';
 import type { CallPriority } from '../../src/ports.ts';
 import { ManualClock, settle } from '../helpers/manual-clock.ts';
 
@@ -55,7 +55,7 @@ describe('pacer', () => {
     const pacer = createPacer({ ratePerMinute: 5, clock });
     await pacer.acquire('normal');
     expect(pacer.rateLimited()).toBe(WINDOW_MS);
-    expect(pacer.stats().pausedUntil?.toISOString()).toBe('2025-03-01T12:01:00.000Z');
+    expect(pacer.stats().pausedUntil?.toISOString()).toBe('2025-03-01T12:01:01.000Z');
     let granted = 0;
     for (let i = 0; i < 6; i += 1) void pacer.acquire('trigger').then(() => (granted += 1));
     await clock.advance(WINDOW_MS - 1);
@@ -78,7 +78,7 @@ describe('pacer', () => {
     void pacer.acquire('normal').then(() => (granted = true));
     await clock.advance(40_000);
     expect(granted).toBe(false);
-    await clock.advance(20_000);
+    await clock.advance(21_000);
     expect(granted).toBe(true);
   });
 
