@@ -31,16 +31,20 @@ export const MIGRATIONS: readonly string[] = [
     updated_at      TEXT    NOT NULL,
     UNIQUE (schedule, slot_at, branch)
   );
+  -- Every index is written by each slot a burst records, so there are few: lookups by schedule
+  -- (newest first) use the UNIQUE index above, whose prefix is (schedule, slot_at); the build
+  -- index holds only rows that have a build, which a new slot never has.
   CREATE INDEX slots_open ON slots (state) WHERE state IN ('pending', 'triggered', 'running');
-  CREATE INDEX slots_by_schedule ON slots (schedule, slot_at DESC);
-  CREATE INDEX slots_by_project_build ON slots (project_uuid, build_queued_at);
+  CREATE INDEX slots_by_project_build ON slots (project_uuid, build_queued_at)
+    WHERE build_uuid IS NOT NULL;
 
   -- The last nominal slot planned per schedule: the high-water mark that makes planning
   -- idempotent across restarts, clock jumps and a second process on the same file.
+  -- WITHOUT ROWID: the key is the table, so a mark moved is one b-tree written, not two.
   CREATE TABLE marks (
     schedule TEXT PRIMARY KEY,
     slot_at  TEXT NOT NULL
-  );
+  ) WITHOUT ROWID;
 
   -- Every create request that may have reached Codeship, so a slot with two builds always
   -- shows both attempts.

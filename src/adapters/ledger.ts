@@ -61,6 +61,20 @@ export interface BuildSeen {
 }
 
 const iso = (at: Date) => at.toISOString();
+
+/** `format` remembering its last answer: equal instants in a row are formatted once. */
+function lastValueMemo(format: (at: Date) => string): (at: Date) => string {
+  let lastMs = Number.NaN;
+  let lastText = '';
+  return (at) => {
+    const ms = at.getTime();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastText = format(at);
+    }
+    return lastText;
+  };
+}
 const dateOrNull = (text: unknown) => (typeof text === 'string' ? new Date(text) : null);
 
 type Row = Record<string, unknown>;
@@ -179,10 +193,11 @@ export class Ledger {
         `INSERT INTO marks (schedule, slot_at) VALUES (?, ?)
          ON CONFLICT (schedule) DO UPDATE SET slot_at = excluded.slot_at WHERE marks.slot_at < excluded.slot_at`,
       ),
+      // Positional: a burst binds 10,000 rows, and binding by name costs a lookup per parameter.
       insertSlot: db.prepare(
         `INSERT OR IGNORE INTO slots
            (schedule, slot_at, branch, manual, project, state, reason, fire_at, next_attempt_at, created_at, updated_at)
-         VALUES (@schedule, @slotAt, @branch, @manual, @project, @state, @reason, @fireAt, @nextAttemptAt, @now, @now)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       byId: db.prepare('SELECT * FROM slots WHERE id = ?'),
       beginAttempt: db.prepare(
@@ -243,29 +258,33 @@ export class Ledger {
     now: Date,
   ): SlotRecord[] {
     const nowText = iso(now);
+    // A burst is thousands of rows on the same instant: format each distinct instant once.
+    const slotIso = lastValueMemo(iso);
+    const fireIso = lastValueMemo(iso);
     return this.db
       .transaction(() => {
-        const blocked = new Set<string>();
+        let blocked: Set<string> | null = null;
         for (const [schedule, slotAt] of marks) {
-          const { changes } = this.statements.advanceMark.run(schedule, iso(slotAt));
-          if (changes === 0) blocked.add(schedule);
+          const { changes } = this.statements.advanceMark.run(schedule, slotIso(slotAt));
+          if (changes === 0) (blocked ??= new Set()).add(schedule);
         }
         const inserted: SlotRecord[] = [];
         for (const slot of slots) {
-          if (blocked.has(slot.schedule)) continue;
-          const nextAttemptAt = slot.state === 'pending' ? iso(slot.fireAt) : null;
-          const { changes, lastInsertRowid } = this.statements.insertSlot.run({
-            schedule: slot.schedule,
-            slotAt: iso(slot.slotAt),
-            branch: slot.branch,
-            manual: slot.manual ? 1 : 0,
-            project: slot.project,
-            state: slot.state,
-            reason: slot.reason ?? null,
-            fireAt: iso(slot.fireAt),
-            nextAttemptAt,
-            now: nowText,
-          });
+          if (blocked?.has(slot.schedule)) continue;
+          const fireAt = fireIso(slot.fireAt);
+          const { changes, lastInsertRowid } = this.statements.insertSlot.run(
+            slot.schedule,
+            slotIso(slot.slotAt),
+            slot.branch,
+            slot.manual ? 1 : 0,
+            slot.project,
+            slot.state,
+            slot.reason ?? null,
+            fireAt,
+            slot.state === 'pending' ? fireAt : null,
+            nowText,
+            nowText,
+          );
           // Built here rather than read back (RETURNING): a 10,000-slot burst stays one quick write.
           if (changes === 1) inserted.push(newRecord(Number(lastInsertRowid), slot, now));
         }

@@ -9,16 +9,63 @@ import { SECOND } from './time.ts';
 /** The fires of one (expression, zone) pair as a function of epoch milliseconds. */
 export type NextFireFn = (afterMs: number) => number | null;
 
+/** The memoised fires of one (expression, zone) series. */
+export interface SeriesFires {
+  /** `nextFireAfter`, in epoch milliseconds, answered from memory when it was asked before. */
+  readonly next: NextFireFn;
+  /** The answer for `afterMs` if it was computed already, else undefined (never computes). */
+  known(afterMs: number): number | null | undefined;
+}
+
+/** What schedule-keyed lookups need of a schedule: its series. */
+export interface SeriesKey {
+  readonly cron: string;
+  readonly timezone: string;
+}
+
+class SeriesMemo implements SeriesFires {
+  private readonly answers = new Map<number, number | null>();
+  private readonly cache: FireCache;
+  readonly expression: string;
+  readonly timezone: string;
+  /** The cache generation this memo belongs to; an older one is no longer filled. */
+  readonly generation: number;
+
+  constructor(cache: FireCache, expression: string, timezone: string, generation: number) {
+    this.cache = cache;
+    this.expression = expression;
+    this.timezone = timezone;
+    this.generation = generation;
+  }
+
+  known(afterMs: number): number | null | undefined {
+    return this.answers.get(afterMs);
+  }
+
+  readonly next: NextFireFn = (afterMs) => {
+    const known = this.answers.get(afterMs);
+    if (known !== undefined) return known;
+    const fire = nextFireAfter(this.expression, this.timezone, new Date(afterMs));
+    const fireMs = fire === null ? null : fire.getTime();
+    if (this.cache.admit(this)) this.answers.set(afterMs, fireMs);
+    return fireMs;
+  };
+}
+
 /**
  * A memo of `nextFireAfter(expression, timezone, after)` keyed by (expression, zone, after).
  * Schedules that share an expression and zone share every answer. `planTick` makes a fresh one per
- * call; the daemon may keep one across ticks (pass it as `PlanInput.fireCache`) so the slot that
- * was the wake-up instant of one tick is not computed again in the next. Answers are a pure
- * function of the key, so a cache never changes a plan, only its cost. When it holds more than
- * `maxEntries` answers it starts over (simpler than LRU, and a refill costs one tick).
+ * call; the daemon keeps one across ticks (pass it as `PlanInput.fireCache`) so the slot that was
+ * the wake-up instant of one tick is not computed again in the next, and a tick in which nothing
+ * is due reads one remembered answer per schedule. Answers are a pure function of the key, so a
+ * cache never changes a plan, only its cost. When it holds `maxEntries` answers it starts over
+ * (simpler than LRU, and a refill costs one tick): every series memo made before is dropped.
  */
 export class FireCache {
-  private readonly bySeries = new Map<string, Map<number, number | null>>();
+  private bySeries = new Map<string, SeriesMemo>();
+  /** Each schedule object's series, so a tick does not build a key string per schedule. */
+  private readonly bySchedule = new WeakMap<SeriesKey, SeriesMemo>();
+  private generation = 0;
   private size = 0;
   readonly maxEntries: number;
 
@@ -28,27 +75,50 @@ export class FireCache {
 
   /** The memoised `nextFireAfter` of one series, in epoch milliseconds. */
   series(expression: string, timezone: string): NextFireFn {
-    const seriesKey = `${timezone}\u0000${expression}`;
+    let memo = this.memo(expression, timezone);
     return (afterMs) => {
-      let answers = this.bySeries.get(seriesKey);
-      if (answers === undefined) {
-        answers = new Map();
-        this.bySeries.set(seriesKey, answers);
-      }
-      const known = answers.get(afterMs);
-      if (known !== undefined) return known;
-      const fire = nextFireAfter(expression, timezone, new Date(afterMs));
-      const fireMs = fire === null ? null : fire.getTime();
-      if (this.size >= this.maxEntries) {
-        this.bySeries.clear();
-        this.size = 0;
-        answers = new Map();
-        this.bySeries.set(seriesKey, answers);
-      }
-      answers.set(afterMs, fireMs);
-      this.size += 1;
-      return fireMs;
+      if (memo.generation !== this.generation) memo = this.memo(expression, timezone);
+      return memo.next(afterMs);
     };
+  }
+
+  /**
+   * The series of `schedule` (its cron and zone), remembered per schedule object: schedules are
+   * immutable, so the same object always names the same series.
+   */
+  forSchedule(schedule: SeriesKey): SeriesFires {
+    let memo = this.bySchedule.get(schedule);
+    if (memo === undefined || memo.generation !== this.generation) {
+      memo = this.memo(schedule.cron, schedule.timezone);
+      this.bySchedule.set(schedule, memo);
+    }
+    return memo;
+  }
+
+  /**
+   * Whether `memo` may store one more answer. A memo from before the last reset may not; at the
+   * bound, everything is dropped (this answer included) and counting starts over.
+   */
+  admit(memo: SeriesMemo): boolean {
+    if (memo.generation !== this.generation) return false;
+    if (this.size >= this.maxEntries) {
+      this.bySeries = new Map();
+      this.size = 0;
+      this.generation += 1;
+      return false;
+    }
+    this.size += 1;
+    return true;
+  }
+
+  private memo(expression: string, timezone: string): SeriesMemo {
+    const key = `${timezone}\u0000${expression}`;
+    let memo = this.bySeries.get(key);
+    if (memo === undefined) {
+      memo = new SeriesMemo(this, expression, timezone, this.generation);
+      this.bySeries.set(key, memo);
+    }
+    return memo;
   }
 }
 

@@ -58,6 +58,19 @@ export interface Plan {
   wakeAt: Date | null;
 }
 
+/** Jitter offsets by schedule object: the hash of a name is the same every tick. */
+const offsets = new WeakMap<Schedule, number>();
+
+function offsetOf(schedule: Schedule): number {
+  if (!(schedule.jitterMs > 0)) return 0;
+  let offsetMs = offsets.get(schedule);
+  if (offsetMs === undefined) {
+    offsetMs = jitterOffsetMs(schedule.name, schedule.jitterMs);
+    offsets.set(schedule, offsetMs);
+  }
+  return offsetMs;
+}
+
 interface Entry {
   sortMs: number;
   name: string;
@@ -93,21 +106,29 @@ export function planTick(input: PlanInput): Plan {
     const { name } = schedule;
     const mark = input.marks.get(name);
     const lowerMs = (mark ?? input.watchingSince.get(name) ?? input.now).getTime();
-    const offsetMs = jitterOffsetMs(name, schedule.jitterMs);
+    const offsetMs = offsetOf(schedule);
     const untilMs = nowMs - offsetMs;
+    const series = fires.forSchedule(schedule);
+    // Most ticks find nothing due: when the first slot after the lower bound is remembered and not
+    // yet due, that slot is all this schedule contributes (its wake-up), and costs no cron math.
+    const firstMs = series.known(lowerMs);
+    if (firstMs === null) continue;
+    if (firstMs !== undefined && firstMs > untilMs) {
+      wakeMs = Math.min(wakeMs, firstMs + offsetMs);
+      continue;
+    }
     const dueKey = `${schedule.timezone}\u0000${schedule.cron}\u0000${lowerMs}\u0000${untilMs}`;
     let due = collected.get(dueKey);
     if (due === undefined) {
-      const series = fires.series(schedule.cron, schedule.timezone);
       // One more slot than may be listed as missed: the latest may fire instead.
-      due = collectDue(series, lowerMs, untilMs, maxMissed + 1);
+      due = collectDue(series.next, lowerMs, untilMs, maxMissed + 1);
       collected.set(dueKey, due);
       // With a cache kept across ticks, a tick in which nothing of this series is due answers now
       // what the tick in which its wake-up slot is due will ask (the slot after it): the same
       // work, moved out of the latency-critical tick.
       const idle = due.listedMs.length === 0 && due.olderCount === 0;
       if (input.fireCache !== undefined && idle && due.followingMs !== null) {
-        series(due.followingMs);
+        series.next(due.followingMs);
       }
     }
     if (due.followingMs !== null) wakeMs = Math.min(wakeMs, due.followingMs + offsetMs);

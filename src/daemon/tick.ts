@@ -39,32 +39,45 @@ export function isSweep(schedule: Schedule): boolean {
   return schedule.stale !== null || schedule.branches.some(isBranchGlob);
 }
 
-function rowsFor(planned: PlannedSlot): NewSlot[] {
+/** Appends the ledger rows of one planned slot to `rows` (one per branch). */
+function pushRows(rows: NewSlot[], planned: PlannedSlot): void {
   const { schedule, slotAt } = planned;
-  const base = { schedule: schedule.name, slotAt, project: schedule.project };
   if (planned.kind === 'skip') {
     // A sweep's branches are unknown for a slot that never ran: the row names the patterns.
     const branches = isSweep(schedule) ? [schedule.branches.join(',')] : schedule.branches;
-    return branches.map((branch) => ({
-      ...base,
-      branch,
-      fireAt: slotAt,
-      state: 'skipped',
-      reason: planned.reason,
-    }));
+    for (const branch of branches) {
+      rows.push({
+        schedule: schedule.name,
+        slotAt,
+        branch,
+        project: schedule.project,
+        fireAt: slotAt,
+        state: 'skipped',
+        reason: planned.reason,
+      });
+    }
+    return;
   }
-  return schedule.branches.map((branch) => ({
-    ...base,
-    branch,
-    fireAt: planned.fireAt,
-    state: 'pending',
-    reason: planned.catchup ? 'catch-up' : null,
-  }));
+  const reason = planned.catchup ? 'catch-up' : null;
+  for (const branch of schedule.branches) {
+    rows.push({
+      schedule: schedule.name,
+      slotAt,
+      branch,
+      project: schedule.project,
+      fireAt: planned.fireAt,
+      state: 'pending',
+      reason,
+    });
+  }
 }
 
 /** Plans and records one tick at `now`; mutates `state.marks` to what the ledger now holds. */
 export function runTick(rt: Runtime, state: TickState, now: Date): TickResult {
-  const schedules = state.schedules.filter((s) => !state.sweepsInFlight.has(s.name));
+  const schedules =
+    state.sweepsInFlight.size === 0
+      ? state.schedules
+      : state.schedules.filter((s) => !state.sweepsInFlight.has(s.name));
   const plan = planTick({
     schedules,
     marks: state.marks,
@@ -74,14 +87,14 @@ export function runTick(rt: Runtime, state: TickState, now: Date): TickResult {
   });
   const rows: NewSlot[] = [];
   const sweeps: Sweep[] = [];
-  const marks = new Map(plan.marks);
+  const marks = plan.marks; // the plan is this tick's own: its map is reused, not copied
   for (const planned of plan.slots) {
     if (planned.kind === 'fire' && isSweep(planned.schedule)) {
       sweeps.push({ schedule: planned.schedule, slotAt: planned.slotAt, fireAt: planned.fireAt });
       state.sweepsInFlight.add(planned.schedule.name);
       continue;
     }
-    rows.push(...rowsFor(planned));
+    pushRows(rows, planned);
   }
   // A sweep's mark moves when its branch rows are written (after the history walk), so a crash
   // before then leaves the slot to catch-up instead of losing it.

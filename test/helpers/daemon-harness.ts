@@ -60,6 +60,9 @@ export interface Harness {
 
 const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The daemon's three loops (tick, send, reconcile) each sleep on the clock when idle. */
+const LOOPS = 3;
+
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(options.start);
   const sim =
@@ -124,6 +127,21 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     onReload: (listener) => reloaders.push(listener),
   });
+  /**
+   * Waits (in real time, briefly) until every loop sleeps on the clock twice in a row: then no
+   * HTTP call or ledger write is in flight, and only moving time can make progress.
+   */
+  const idle = async () => {
+    let last = '';
+    for (let i = 0, calm = 0, still = 0; i < 400 && calm < 2 && still < 8; i += 1) {
+      await realPause(1);
+      calm = clock.sleeping >= LOOPS ? calm + 1 : 0;
+      // Loops may also all wait in the pacer (one sleeper): then nothing moves for a while.
+      const now = `${clock.sleeping}/${sim.requests().length}/${logs.length}`;
+      still = now === last && clock.sleeping > 0 ? still + 1 : 0;
+      last = now;
+    }
+  };
   const harness: Harness = {
     clock,
     sim,
@@ -139,8 +157,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     writeFile: (name, text) => writeFileSync(join(schedulesDir, name), text),
     async advanceUntil(predicate, { stepMs = 1000, maxMs = 30 * 60_000, what = 'condition' } = {}) {
       for (let elapsed = 0; elapsed <= maxMs; elapsed += stepMs) {
-        // Let in-flight HTTP and ledger work finish before judging or moving time on.
-        for (let i = 0; i < 20 && !predicate(); i += 1) await realPause(2);
+        await idle();
         if (predicate()) return;
         await clock.advance(stepMs);
       }
@@ -149,7 +166,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async advance(ms, stepMs = 1000) {
       for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
         await clock.advance(Math.min(stepMs, ms - elapsed));
-        await realPause(5);
+        await idle();
       }
     },
     async stop({ closeSimulator = true, keepFiles = false } = {}) {
