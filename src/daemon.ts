@@ -8,7 +8,7 @@
  */
 import type { SlotRecord } from './adapters/ledger.ts';
 import type { ScheduleIssue } from './core/errors.ts';
-import { coerceError } from './core/errors.ts';
+import { coerceError, formatScheduleIssue } from './core/errors.ts';
 import { SECOND } from './core/time.ts';
 import { createReconcileMemory, dueProjects, reconcileOnce } from './daemon/reconcile.ts';
 import type { Runtime } from './daemon/runtime.ts';
@@ -95,7 +95,9 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     const now = rt.clock.now();
     for (const name of report.added) state.watchingSince.set(name, now);
     state.schedules = schedules.all();
-    for (const issue of report.issues) rt.logger.error({ issue }, 'schedule file invalid');
+    for (const issue of report.issues) {
+      rt.logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+    }
     rt.logger.info(
       {
         schedules: schedules.size,

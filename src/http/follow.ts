@@ -1,9 +1,9 @@
 /**
  * Follows the slots the page's "Trigger now" started until they settle, so the page shows their
- * builds' outcomes. The daemon's reconciliation loop only wakes for the slots *it* sent (after a
- * quiet spell it may sleep for minutes), and a manual trigger does not nudge it; this follower
- * runs reconciliation passes at the core's cadence (`nextReconcileDelayMs`) while any followed
- * slot is open. A pass reconciles every open slot, and the ledger's claims are transactional, so
+ * builds' outcomes promptly. The daemon's reconciliation paces itself for API economy (a project
+ * is walked when its builds are expected to have finished), and the HTTP server may also run
+ * without a daemon (tests); this follower runs passes at the quicker cadence of
+ * `nextReconcileDelayMs` while any followed slot is open. A pass reconciles every open slot, and the ledger's claims are transactional, so
  * a pass overlapping the daemon's is safe (it costs a few API calls, only after manual triggers).
  */
 import type { Logger } from '../adapters/logger.ts';
