@@ -79,3 +79,25 @@ export function loadConfiguredSchedules(config: Config): {
     schedules: loaded.schedules,
   };
 }
+
+/**
+ * The runtime a one-shot command (`trigger`, `reconcile`) works with: the configured API and
+ * ledger on the system clock, over the given schedules. The caller closes `rt.ledger`.
+ */
+export function openCommandRuntime(
+  config: Config,
+  schedules: readonly Schedule[],
+  logger: Logger,
+): Runtime {
+  const api = createApi(config, logger);
+  const ledger = openConfiguredLedger(config);
+  const byName = new Map(schedules.map((s) => [s.name, s]));
+  return createRuntime({
+    config,
+    ledger,
+    api,
+    clock: systemClock,
+    logger,
+    schedule: (n) => byName.get(n),
+  });
+}

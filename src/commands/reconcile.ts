@@ -1,34 +1,16 @@
 /** `codeship-cron reconcile`: one reconciliation pass over every open slot, then exit. */
-
-import { systemClock } from '../adapters/system-clock.ts';
 import { loadConfig } from '../config.ts';
 import { reconcileOnce } from '../daemon/reconcile.ts';
-import {
-  createApi,
-  createRootLogger,
-  createRuntime,
-  loadConfiguredSchedules,
-  openConfiguredLedger,
-} from '../deps.ts';
+import { createRootLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const reconcile: Command = async (context) => {
   const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   const logger = createRootLogger(config, { command: 'reconcile' });
-  const api = createApi(config, logger);
-  const ledger = openConfiguredLedger(config);
+  const rt = openCommandRuntime(config, loadConfiguredSchedules(config).schedules, logger);
+  const { ledger } = rt;
   try {
-    const { schedules } = loadConfiguredSchedules(config);
-    const byName = new Map(schedules.map((s) => [s.name, s]));
-    const rt = createRuntime({
-      config,
-      ledger,
-      api,
-      clock: systemClock,
-      logger,
-      schedule: (n) => byName.get(n),
-    });
     const result = await reconcileOnce(rt, context.signal);
     const open = ledger.openSlots().length;
     const summary = { before: result.open, open, apiCalls: result.apiCalls };

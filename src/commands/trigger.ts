@@ -9,13 +9,7 @@ import { parseDuration, SECOND } from '../core/time.ts';
 import { triggerManually } from '../daemon/manual.ts';
 import { reconcileOnce } from '../daemon/reconcile.ts';
 import { describeState, toStatusRow } from '../daemon/status-view.ts';
-import {
-  createApi,
-  createRootLogger,
-  createRuntime,
-  loadConfiguredSchedules,
-  openConfiguredLedger,
-} from '../deps.ts';
+import { createRootLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
 const trigger: Command = async (context) => {
@@ -48,18 +42,9 @@ const trigger: Command = async (context) => {
     { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
     { command: 'trigger' },
   );
-  const api = createApi(config, logger);
-  const ledger = openConfiguredLedger(config);
+  const rt = openCommandRuntime(config, schedules, logger);
+  const { ledger } = rt;
   try {
-    const byName = new Map(schedules.map((s) => [s.name, s]));
-    const rt = createRuntime({
-      config,
-      ledger,
-      api,
-      clock: systemClock,
-      logger,
-      schedule: (n) => byName.get(n),
-    });
     const slots = await triggerManually(rt, schedule, {
       branch: values.branch,
       signal: context.signal,
