@@ -70,7 +70,8 @@ const seconds = (iso: string) => new Date(iso).getTime() / 1000;
 /** Makes a fresh registry with every metric (tests make one each; the daemon makes one). */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // A coarse event-loop monitor: the default one wakes the process 100 times a second.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   let ledger: Ledger | null = null;
   let lastApi: ApiCallOutcome | null = null;
   let lastTick: Date | null = null;

@@ -20,8 +20,8 @@ import {
   loadConfiguredSchedules,
   openConfiguredLedger,
 } from './deps.ts';
-import { type HttpServer, startHttpServer } from './http/server.ts';
-import { createMetrics } from './metrics.ts';
+import type { HttpServer } from './http/server.ts';
+import type { Metrics } from './metrics.ts';
 import type { Clock, CodeshipApi } from './ports.ts';
 
 /** The daemon's own shutdown grace; the systemd unit's TimeoutStopSec is longer. */
@@ -80,9 +80,13 @@ export async function runService(options: ServiceOptions): Promise<number> {
   const report = schedules.apply(first.files, first.issues);
   for (const issue of report.issues)
     logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
-  const metrics = createMetrics();
+  // Metrics are read only through HTTP_ADDR: without it, neither prom-client is loaded nor its
+  // default collectors run (their event-loop monitor wakes the process 100 times a second).
+  const metrics: Metrics | null = config.http
+    ? (await import('./metrics.ts')).createMetrics()
+    : null;
   // An injected `api` (tests) is not observed: its requests are not counted.
-  const api = options.api ?? createApi(config, logger, clock, metrics.observer);
+  const api = options.api ?? createApi(config, logger, clock, metrics?.observer);
   const rt = createRuntime({
     config,
     ledger,
@@ -91,12 +95,13 @@ export async function runService(options: ServiceOptions): Promise<number> {
     logger: logger.child({ component: 'daemon' }),
     schedule: (n) => schedules.get(n),
   });
-  const unwatchMetrics = metrics.watch(rt);
+  const unwatchMetrics = metrics?.watch(rt);
   let http: HttpServer | undefined;
   try {
-    http = config.http
-      ? await startHttpServer({ config, rt, schedules, metrics, logger })
-      : undefined;
+    if (config.http && metrics) {
+      const { startHttpServer } = await import('./http/server.ts');
+      http = await startHttpServer({ config, rt, schedules, metrics, logger });
+    }
   } catch (error) {
     ledger.close(); // a port in use stops start-up with a clear message (ERR_HTTP_LISTEN)
     throw error;
@@ -155,7 +160,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     watcher?.close();
     await stopExtras?.();
     await http?.close();
-    unwatchMetrics();
+    unwatchMetrics?.();
     ledger.close();
     logger.flush();
   }

@@ -11,8 +11,10 @@ import { type LogLine, startDaemon } from './helpers/daemon-process.ts';
 import { startTestSimulator, type TestSimulator } from './helpers/simulator.ts';
 
 let sim: TestSimulator | undefined;
+let stopDaemon: (() => void) | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'codeship-cron-reload-'));
 afterAll(async () => {
+  stopDaemon?.(); // a failed run must not leave its daemon behind
   await sim?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -42,6 +44,7 @@ describe('reloading schedules in the running daemon', { timeout: 30_000 }, () =>
       logFile: join(dir, 'daemon.log'),
       label: 'reload',
     });
+    stopDaemon = () => daemon.child.kill('SIGKILL');
     await daemon.waitFor((l) => l.msg === 'first tick planned', 10_000);
 
     // A new file in the watched folder is picked up without a signal.

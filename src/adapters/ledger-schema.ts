@@ -35,6 +35,7 @@ export const MIGRATIONS: readonly string[] = [
   -- (newest first) use the UNIQUE index above, whose prefix is (schedule, slot_at); the build
   -- index holds only rows that have a build, which a new slot never has.
   CREATE INDEX slots_open ON slots (state) WHERE state IN ('pending', 'triggered', 'running');
+  CREATE INDEX slots_due ON slots (next_attempt_at) WHERE state = 'pending' AND outcome_unknown = 0;
   CREATE INDEX slots_by_project_build ON slots (project_uuid, build_queued_at)
     WHERE build_uuid IS NOT NULL;
 

@@ -216,7 +216,8 @@ export class Ledger {
       ),
       openSlots: db.prepare(
         `SELECT * FROM slots
-         WHERE state IN ('triggered', 'running') OR (state = 'pending' AND outcome_unknown = 1)
+         WHERE state IN ('pending', 'triggered', 'running')
+           AND NOT (state = 'pending' AND outcome_unknown = 0)
          ORDER BY id`,
       ),
       claimedSince: db.prepare(
@@ -263,14 +264,14 @@ export class Ledger {
     const fireIso = lastValueMemo(iso);
     return this.db
       .transaction(() => {
-        let blocked: Set<string> | null = null;
+        const blocked = new Set<string>();
         for (const [schedule, slotAt] of marks) {
           const { changes } = this.statements.advanceMark.run(schedule, slotIso(slotAt));
-          if (changes === 0) (blocked ??= new Set()).add(schedule);
+          if (changes === 0) blocked.add(schedule);
         }
         const inserted: SlotRecord[] = [];
         for (const slot of slots) {
-          if (blocked?.has(slot.schedule)) continue;
+          if (blocked.size > 0 && blocked.has(slot.schedule)) continue;
           const fireAt = fireIso(slot.fireAt);
           const { changes, lastInsertRowid } = this.statements.insertSlot.run(
             slot.schedule,

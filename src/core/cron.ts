@@ -81,6 +81,13 @@ export function cronCacheSize(): number {
   return compiledCache.size;
 }
 
+let compiledCount = 0;
+
+/** How many times an expression was compiled since start (cache misses); for tests and metrics. */
+export function cronCompileCount(): number {
+  return compiledCount;
+}
+
 /** Where croner 11 keeps a job's parsed pattern (checked at run time, see `patternOf`). */
 interface CronerInternals {
   _states?: { pattern?: unknown };
@@ -98,6 +105,7 @@ function compiled(expression: string): Compiled {
   let entry = compiledCache.get(expression);
   if (!entry) {
     const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
+    compiledCount += 1;
     const own = patternOf(cron);
     const pattern = own ?? new CronPattern(expression, 'UTC', CRONER_OPTIONS);
     const everyHour = pattern.hour.every((value) => value !== 0);

@@ -67,10 +67,16 @@ export class FireCache {
   private readonly bySchedule = new WeakMap<SeriesKey, SeriesMemo>();
   private generation = 0;
   private size = 0;
+  private computed = 0;
   readonly maxEntries: number;
 
   constructor(maxEntries = 100_000) {
     this.maxEntries = maxEntries;
+  }
+
+  /** How many answers were computed (not found in memory) so far; for tests and metrics. */
+  get computedCount(): number {
+    return this.computed;
   }
 
   /** The memoised `nextFireAfter` of one series, in epoch milliseconds. */
@@ -100,6 +106,7 @@ export class FireCache {
    * bound, everything is dropped (this answer included) and counting starts over.
    */
   admit(memo: SeriesMemo): boolean {
+    this.computed += 1;
     if (memo.generation !== this.generation) return false;
     if (this.size >= this.maxEntries) {
       this.bySeries = new Map();

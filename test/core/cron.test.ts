@@ -1,8 +1,10 @@
+import { Cron, CronPattern } from 'croner';
 import { describe, expect, it } from 'vitest';
 import {
   CRON_CACHE_LIMIT,
   checkCronExpression,
   cronCacheSize,
+  cronCompileCount,
   describeCron,
   firesBetween,
   nextFireAfter,
@@ -372,5 +374,56 @@ describe('compiled-pattern cache', () => {
     }
     expect(cronCacheSize()).toBeLessThanOrEqual(CRON_CACHE_LIMIT);
     expect(cronCacheSize()).toBeGreaterThan(CRON_CACHE_LIMIT / 2);
+  });
+});
+
+describe('one compiled pattern per expression, every zone', () => {
+  it('compiles an expression once for all zones and answers each zone as if alone', () => {
+    const expression = '30 7 9 * * *'; // not used elsewhere in this file
+    const before = cronCompileCount();
+    const after = new Date('2026-01-10T12:00:00Z');
+    // 09:07:30 local on 11 January 2026; Sydney is on summer time (+11), New York on winter time (-5).
+    const expected: Record<string, string> = {
+      UTC: '2026-01-11T09:07:30.000Z',
+      'Asia/Tokyo': '2026-01-11T00:07:30.000Z',
+      'Europe/Berlin': '2026-01-11T08:07:30.000Z',
+      'America/New_York': '2026-01-10T14:07:30.000Z',
+      'Australia/Sydney': '2026-01-10T22:07:30.000Z',
+    };
+    // Twice round, interleaved: a zone set for one call never leaks into the next.
+    for (let round = 0; round < 2; round += 1) {
+      for (const [zone, fire] of Object.entries(expected)) {
+        expect(nextFireAfter(expression, zone, after)?.toISOString(), zone).toBe(fire);
+      }
+    }
+    expect(cronCompileCount()).toBe(before + 1);
+  });
+
+  it('keeps the DST rules per zone when zones share a pattern', () => {
+    // An interval expression needing the gap and fold corrections, in two zones with different
+    // change dates (Berlin 29 March, New York 8 March 2026), asked alternately.
+    const berlin = fires('*/30 2 * * *', 'Europe/Berlin', '2026-03-27T12:00:00Z', 3);
+    const newYork = fires('*/30 2 * * *', 'America/New_York', '2026-03-06T12:00:00Z', 3);
+    expect(berlin).toEqual([
+      '2026-03-28T01:00:00.000Z',
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z', // 02:00 does not exist: fires once, at 03:00 CEST
+    ]);
+    expect(newYork).toEqual([
+      '2026-03-07T07:00:00.000Z',
+      '2026-03-07T07:30:00.000Z',
+      '2026-03-08T07:00:00.000Z', // 02:00 does not exist: fires once, at 03:00 EDT
+    ]);
+  });
+
+  it("relies on croner 11 keeping the parsed pattern in _states.pattern with a '*' year", () => {
+    // cron.ts frees the 10,000-entry year table of each compiled pattern (most of its ~85 KB)
+    // through these internals; if an upgrade moves them this fails, and memory grows back.
+    for (const expression of ['0 9 * * *', '*/15 0 0 * * *', '0 0 L * *']) {
+      const cron = new Cron(expression, { mode: '5-or-6-parts', paused: true });
+      const pattern = (cron as unknown as { _states: { pattern: unknown } })._states.pattern;
+      expect(pattern).toBeInstanceOf(CronPattern);
+      expect((pattern as CronPattern).starYear).toBe(true);
+    }
   });
 });

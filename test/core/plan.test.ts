@@ -721,3 +721,70 @@ describe('collectDue: bounded enumeration', () => {
     });
   });
 });
+
+describe('fire cache kept across ticks: it changes the cost of a plan, never its content', () => {
+  const fleet = [
+    schedule('hourly', '0 * * * *'),
+    schedule('hourly-jitter', '0 * * * *', { jitterMs: 20 * MINUTE }),
+    schedule('quarter-berlin', '*/15 * * * *', { timezone: 'Europe/Berlin' }),
+    schedule('nightly-ny', '30 1 * * *', { timezone: 'America/New_York' }),
+    schedule('off', '*/10 * * * *', { enabled: false }),
+  ];
+  const start = at('2026-03-07T22:05:00Z');
+  const watchingSince = new Map(fleet.map((s) => [s.name, start]));
+
+  /** Ticks every `stepMs` from `start`, carrying marks forward as the daemon does. */
+  function run(cache: FireCache | undefined, stepMs: number, count: number): string[] {
+    let marks = new Map<string, Date>();
+    const out: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const now = new Date(start.getTime() + i * stepMs);
+      const p = planTick({ schedules: fleet, marks, watchingSince, now, fireCache: cache });
+      marks = new Map([...marks, ...p.marks]);
+      out.push(`${now.toISOString()} wake ${p.wakeAt?.toISOString()} | ${lines(p).join(', ')}`);
+    }
+    return out;
+  }
+
+  it('answers a tick with nothing due from memory, computing no fire time', () => {
+    const cache = new FireCache();
+    const first = planTick({
+      schedules: fleet,
+      marks: new Map(),
+      watchingSince,
+      now: start,
+      fireCache: cache,
+    });
+    const computed = cache.computedCount;
+    expect(computed).toBeGreaterThan(0);
+    const later = at('2026-03-07T22:05:30Z');
+    const idle = planTick({
+      schedules: fleet,
+      marks: new Map(),
+      watchingSince,
+      now: later,
+      fireCache: cache,
+    });
+    expect(cache.computedCount).toBe(computed);
+    expect(idle.slots).toEqual([]);
+    expect(first.wakeAt?.toISOString()).toBe('2026-03-07T22:10:00.000Z');
+    expect(idle.wakeAt).toEqual(
+      planTick({ schedules: fleet, marks: new Map(), watchingSince, now: later }).wakeAt,
+    );
+  });
+
+  it('plans tick after tick exactly as without a cache, also across a DST change', () => {
+    // 400 ticks of 97 s: about 11 hours, over New York's spring-forward night (8 March 2026).
+    const uncached = run(undefined, 97_000, 400);
+    expect(uncached.filter((line) => line.includes('fire nightly-ny'))).toHaveLength(1);
+    expect(uncached.filter((line) => line.includes('disabled off')).length).toBeGreaterThan(0);
+    expect(run(new FireCache(), 97_000, 400)).toEqual(uncached);
+  });
+
+  it('plans the same when the cache starts over at its bound, even mid-tick', () => {
+    const uncached = run(undefined, 61_000, 300);
+    const tiny = new FireCache(3);
+    expect(run(tiny, 61_000, 300)).toEqual(uncached);
+    expect(tiny.computedCount).toBeGreaterThan(3);
+  });
+});
