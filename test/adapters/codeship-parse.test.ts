@@ -14,7 +14,8 @@ import {
 } from '../../src/adapters/codeship-parse.ts';
 import { CodeshipError } from '../../src/core/errors.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/codeship-api/fixtures/', import.meta.url));
+// The real API's bodies (codeship-go's fixtures, MIT: see the LICENSE beside them).
+const FIXTURES = fileURLToPath(new URL('../fixtures/codeship-api/', import.meta.url));
 const fixture = (name: string): unknown => JSON.parse(readFileSync(`${FIXTURES}${name}`, 'utf8'));
 const LIST = 'GET /organizations/:org/projects/:project/builds';
 
