@@ -8,63 +8,21 @@
 import { createCodeshipClient } from '../adapters/codeship-client.ts';
 import { type Ledger, openLedger } from '../adapters/ledger.ts';
 import { createLogger } from '../adapters/logger.ts';
+import { ManualClock } from '../adapters/manual-clock.ts';
 import { loadConfig, requireApi } from '../config.ts';
 import { ScheduleSet } from '../daemon/schedule-set.ts';
 import { runDaemon } from '../daemon.ts';
 import { createRuntime, loadConfiguredSchedules } from '../deps.ts';
-import type { Clock, CodeshipApi } from '../ports.ts';
+import type { CodeshipApi } from '../ports.ts';
 import { type Simulator, startSimulator } from '../simulator/index.ts';
 import type { SimulatorSeed } from '../simulator/types.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME } from './fleet.ts';
 
-interface Sleeper {
-  wakeAtMs: number;
-  resolve: () => void;
-}
-
-/** A manual clock (as test/helpers/manual-clock.ts) that also tells when its next sleeper wakes. */
-export class BenchClock implements Clock {
-  private nowMs: number;
-  private sleepers: Sleeper[] = [];
-
-  constructor(start: Date) {
-    this.nowMs = start.getTime();
-  }
-
-  now(): Date {
-    return new Date(this.nowMs);
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const sleeper: Sleeper = { wakeAtMs: this.nowMs + ms, resolve };
-      this.sleepers.push(sleeper);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
-  }
-
-  /** Earliest wake-up instant of any sleeper, or null when nobody sleeps. */
-  nextWakeMs(): number | null {
-    let next: number | null = null;
-    for (const s of this.sleepers) if (next === null || s.wakeAtMs < next) next = s.wakeAtMs;
-    return next;
-  }
-
-  /** Moves time to `atMs` and wakes the sleepers that are due. */
+/** The shared simulated clock; it only ever moves forward here. */
+export class BenchClock extends ManualClock {
+  /** Moves time to `atMs` (never backward) and wakes the sleepers that are due. */
   advanceTo(atMs: number): void {
-    this.nowMs = Math.max(this.nowMs, atMs);
-    const due = this.sleepers.filter((s) => s.wakeAtMs <= this.nowMs);
-    this.sleepers = this.sleepers.filter((s) => s.wakeAtMs > this.nowMs);
-    for (const sleeper of due) sleeper.resolve();
+    this.moveTo(Math.max(this.now().getTime(), atMs));
   }
 }
 
