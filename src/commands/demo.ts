@@ -23,7 +23,11 @@ async function prettyDestination(): Promise<DestinationStream | undefined> {
       colorize: true,
       sync: true,
       translateTime: 'HH:MM:ss',
-      ignore: 'pid,hostname,component',
+      // One readable line per event: what happened, to which schedule and branch, with which build.
+      messageFormat:
+        '{msg}{if schedule}  {schedule}{end}{if branch} on {branch}{end}{if buildStatus}: {buildStatus}{end}{if buildUuid} ({buildUuid}){end}{if reason}: {reason}{end}',
+      ignore:
+        'pid,hostname,component,schedule,slot,branch,buildUuid,buildStatus,reason,attempt,projectUuid,manual',
     });
   } catch {
     return undefined; // pino-pretty is a development dependency: fall back to JSON lines
