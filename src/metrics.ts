@@ -48,6 +48,19 @@ interface GroupRow {
   last_failure: string | null;
 }
 
+/** The newest instant of `field` per schedule, over the ledger's GROUP BY rows (ISO text sorts as time). */
+function latestPerSchedule(
+  rows: readonly GroupRow[],
+  field: 'last_success' | 'last_failure',
+): Map<string, string> {
+  const latest = new Map<string, string>();
+  for (const row of rows) {
+    const at = row[field];
+    if (at && at > (latest.get(row.schedule) ?? '')) latest.set(row.schedule, at);
+  }
+  return latest;
+}
+
 const GROUP_SQL = `SELECT schedule, state, COUNT(*) AS n,
     MAX(CASE WHEN state = 'finished' AND build_status = 'success' THEN finished_at END) AS last_success,
     MAX(CASE WHEN state = 'failed' OR (state = 'finished' AND COALESCE(build_status, '') <> 'success')
@@ -98,12 +111,9 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       this.reset();
-      const latest = new Map<string, string>();
-      for (const row of ledgerRows()) {
-        if (row.last_success && row.last_success > (latest.get(row.schedule) ?? ''))
-          latest.set(row.schedule, row.last_success);
+      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'last_success')) {
+        this.set({ schedule }, seconds(at));
       }
-      for (const [schedule, at] of latest) this.set({ schedule }, seconds(at));
     },
   });
   new Gauge({
@@ -113,12 +123,9 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       this.reset();
-      const latest = new Map<string, string>();
-      for (const row of ledgerRows()) {
-        if (row.last_failure && row.last_failure > (latest.get(row.schedule) ?? ''))
-          latest.set(row.schedule, row.last_failure);
+      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'last_failure')) {
+        this.set({ schedule }, seconds(at));
       }
-      for (const [schedule, at] of latest) this.set({ schedule }, seconds(at));
     },
   });
   new Gauge({
