@@ -3,6 +3,7 @@
  * after dotenv); every problem is collected and reported at once as a `ConfigError`.
  * Each command asks only for the parts it uses (`requireApi`, `requireDatabase`).
  */
+import { isKnownTimeZone } from './core/cron-zone.ts';
 import { ConfigError } from './core/errors.ts';
 import { parseDuration, SECOND } from './core/time.ts';
 
@@ -45,15 +46,6 @@ export const DEFAULTS = {
 
 /** Reads a secret file (password file or systemd credential); injected so loadConfig stays pure. */
 export type ReadSecretFile = (path: string) => string;
-
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function parseHttpAddr(value: string): { host: string; port: number } | null {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -149,7 +141,7 @@ export function loadConfig(
 ): Config {
   const issues: string[] = [];
   const timezone = env.DEFAULT_TIMEZONE || DEFAULTS.DEFAULT_TIMEZONE;
-  if (!isValidTimeZone(timezone)) {
+  if (!isKnownTimeZone(timezone)) {
     issues.push(
       `DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got "${timezone}")`,
     );

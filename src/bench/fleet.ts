@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nextFireAfter } from '../core/cron.ts';
+import { zoneOffsetMs } from '../core/cron-zone.ts';
 import { createPrng } from '../simulator/ids.ts';
 import type { SeedBuild, SimulatorSeed } from '../simulator/types.ts';
 
@@ -173,26 +174,15 @@ export function wallFields(
   at: Date,
   zone: string,
 ): { second: number; minute: number; hour: number; day: number; month: number; weekday: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-    weekday: 'short',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const weekdays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  // The wall time read as if it were UTC.
+  const wall = new Date(at.getTime() + zoneOffsetMs(zone, at.getTime()));
   return {
-    second: Number(get('second')),
-    minute: Number(get('minute')),
-    hour: Number(get('hour')),
-    day: Number(get('day')),
-    month: Number(get('month')),
-    weekday: weekdays.indexOf(get('weekday')),
+    second: wall.getUTCSeconds(),
+    minute: wall.getUTCMinutes(),
+    hour: wall.getUTCHours(),
+    day: wall.getUTCDate(),
+    month: wall.getUTCMonth() + 1,
+    weekday: wall.getUTCDay(),
   };
 }
 

@@ -36,22 +36,10 @@ export interface Schedule {
   readonly source: { readonly file: string; readonly line: number };
 }
 
-/** Build statuses the API is known to send; any other string is kept as it came. */
-export type BuildStatus =
-  | 'initiated'
-  | 'waiting'
-  | 'testing'
-  | 'stopping'
-  | 'success'
-  | 'error'
-  | 'failed'
-  | 'stopped'
-  | 'infrastructure_failure'
-  | 'ignored'
-  | 'blocked'
-  | (string & {});
-
-const FINAL_STATUSES: ReadonlySet<string> = new Set([
+/** Build statuses that still change (a build in one of these is not finished). */
+export const ACTIVE_BUILD_STATUSES = ['initiated', 'waiting', 'testing', 'stopping'] as const;
+/** Build statuses that are final. */
+export const FINAL_BUILD_STATUSES = [
   'success',
   'error',
   'failed',
@@ -59,7 +47,14 @@ const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'infrastructure_failure',
   'ignored',
   'blocked',
-]);
+] as const;
+/** Every build status the API is known to send. */
+export const BUILD_STATUSES = [...ACTIVE_BUILD_STATUSES, ...FINAL_BUILD_STATUSES] as const;
+
+/** A build status; one the API is not known to send is kept as it came. */
+export type BuildStatus = (typeof BUILD_STATUSES)[number] | (string & {});
+
+const FINAL_STATUSES: ReadonlySet<string> = new Set(FINAL_BUILD_STATUSES);
 
 /** True when a build will not change status any more (or the API says it finished). */
 export function isFinalStatus(status: BuildStatus, finishedAt: Date | null = null): boolean {

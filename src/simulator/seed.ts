@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CodeshipCronError } from '../core/errors.ts';
+import { BUILD_STATUSES } from '../core/model.ts';
 import type { SimulatorSeed } from './types.ts';
 
 /** A seed that cannot be used; `issues` lists every problem. Code `ERR_SIMULATOR_SEED`. */
@@ -17,19 +18,7 @@ export class SeedError extends CodeshipCronError {
 }
 
 export const SCOPES = ['project.read', 'project.write', 'build.read', 'build.write'] as const;
-const STATUSES = [
-  'initiated',
-  'waiting',
-  'testing',
-  'stopping',
-  'success',
-  'error',
-  'failed',
-  'stopped',
-  'infrastructure_failure',
-  'ignored',
-  'blocked',
-];
+const STATUSES: readonly string[] = BUILD_STATUSES;
 
 type Issues = string[];
 type Obj = Record<string, unknown>;

@@ -9,6 +9,7 @@ import {
   parseScheduleDocument,
   parseScheduleFile,
 } from '../../src/core/schedule.ts';
+import { SCHEDULE_KEYS } from '../../src/core/schedule-fields.ts';
 
 const OPTIONS = { defaultTimezone: 'Europe/Berlin' };
 const SEEDS = ['valid', 'invalid'].flatMap((kind) =>
@@ -120,21 +121,7 @@ const anyValue = fc.oneof(
     fc.oneof(fc.string(), fc.integer(), fc.constant('7d')),
   ),
 );
-const KEYS = [
-  'name',
-  'cron',
-  'timezone',
-  'project',
-  'branch',
-  'branches',
-  'catchup',
-  'overlap',
-  'jitter',
-  'enabled',
-  'stale',
-  'nme',
-  '$schema',
-];
+const KEYS = [...SCHEDULE_KEYS, 'nme', '$schema'];
 
 describe('the loader never throws, whatever the file', () => {
   it('on arbitrary text, as YAML and as JSON', () => {
