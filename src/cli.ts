@@ -17,6 +17,7 @@ const COMMANDS: Record<string, string> = {
   trigger: 'fire a schedule now, recorded as manual   NAME [--branch B]',
   reconcile: 'one reconciliation pass, then exit',
   projects: "the organization's projects   [--json]",
+  clock: "how far Codeship's clock is from this host's   [--samples N] [--json]",
   backup: 'online backup of the ledger, checked   FILE [--json]',
   simulate: 'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE]',
   demo: 'simulator + daemon + example schedules that fire every few seconds, on data/',

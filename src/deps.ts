@@ -2,7 +2,7 @@
  * The composition root: the one place adapters are built and wired into a Runtime. Commands ask
  * for what they use; nothing here reads `process`.
  */
-import { createCodeshipClient } from './adapters/codeship-client.ts';
+import { createCodeshipClient, DEFAULT_REQUEST_TIMEOUT_MS } from './adapters/codeship-client.ts';
 import type { ClientObserver } from './adapters/codeship-request.ts';
 import { type Ledger, openLedger } from './adapters/ledger.ts';
 import { createLogger, type Logger } from './adapters/logger.ts';
@@ -24,6 +24,15 @@ export interface RuntimeParts {
   clock: Clock;
   logger: Logger;
   schedule: (name: string) => Schedule | undefined;
+  /** The API client's per-request timeout, when not the default. */
+  requestTimeoutMs?: number;
+}
+
+/** How a build may name the API user: the login as configured, and the part before an `@`. */
+function ownUsernames(username: string | undefined): string[] {
+  if (!username) return [];
+  const login = username.split('@')[0] ?? username;
+  return login === username ? [username] : [username, login];
 }
 
 /** Wires a Runtime from its parts (tests build the parts themselves: simulator, ManualClock, temp ledger). */
@@ -37,6 +46,11 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     logger: parts.logger,
     events: createEvents(),
     discoveryWindowMs: parts.config.discoveryWindowMs,
+    match: {
+      requestTimeoutMs: parts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ownUsernames: ownUsernames(parts.config.api?.username),
+    },
+    sending: new Set(),
     schedule: parts.schedule,
   };
 }

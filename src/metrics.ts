@@ -9,6 +9,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientObserver } from './adapters/codeship-request.ts';
 import type { Ledger } from './adapters/ledger.ts';
+import { type ClockEstimate, offsetOf, widthOf } from './core/server-clock.ts';
 import type { Runtime } from './daemon/runtime.ts';
 
 /** How the last Codeship call went, for `/readyz`. `message` names the route, never a URL or secret. */
@@ -86,6 +87,7 @@ export function createMetrics(): Metrics {
   // A coarse event-loop monitor: the default one wakes the process 100 times a second.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   let ledger: Ledger | null = null;
+  let serverClock: (() => ClockEstimate | null) | null = null;
   let lastApi: ApiCallOutcome | null = null;
   let lastTick: Date | null = null;
   let now: () => Date = () => new Date();
@@ -146,6 +148,24 @@ export function createMetrics(): Metrics {
       if (lastTick) this.set(lastTick.getTime() / 1000);
     },
   });
+  new Gauge({
+    name: 'codeship_cron_server_clock_offset_seconds',
+    help: "Codeship's clock minus ours, best estimate from the Date headers of recent answers (build identity).",
+    registers,
+    collect() {
+      const estimate = serverClock?.();
+      if (estimate) this.set(offsetOf(estimate) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_server_clock_uncertainty_seconds',
+    help: 'Width of the interval the server clock offset is known to lie in (about one round trip).',
+    registers,
+    collect() {
+      const estimate = serverClock?.();
+      if (estimate) this.set(widthOf(estimate) / 1000);
+    },
+  });
   const apiUp = new Gauge({
     name: 'codeship_cron_api_up',
     help: '1 when the last Codeship API call was answered without a server or connection error.',
@@ -194,6 +214,7 @@ export function createMetrics(): Metrics {
     observer,
     watch(rt) {
       ledger = rt.ledger;
+      serverClock = () => rt.api.clockEstimate();
       now = () => rt.clock.now();
       lastTick = rt.clock.now();
       const onTick = ({ at }: { at: Date }) => {

@@ -10,6 +10,7 @@ import type {
   Project,
   RemoteBuild,
 } from './core/model.ts';
+import type { ClockEstimate } from './core/server-clock.ts';
 
 export interface Clock {
   now(): Date;
@@ -57,6 +58,13 @@ export interface SubResourcePage<T> {
  * outcome is unknown it throws `ERR_CODESHIP_OUTCOME_UNKNOWN` and the caller looks for the build.
  */
 export interface CodeshipApi {
+  /**
+   * The offset of Codeship's clock from ours (server = local + offset) as learned from the `Date`
+   * headers of recent answers, or null before the first answer (core/server-clock.ts).
+   */
+  clockEstimate(): ClockEstimate | null;
+  /** Forgets what was learned of the server's clock (our clock jumped). */
+  resetServerClock(): void;
   /** UUID of the organization chosen by `CODESHIP_ORGANIZATION` (authenticates if needed). */
   organizationUuid(options?: CallOptions): Promise<string>;
   listProjects(options?: CallOptions): Promise<Project[]>;

@@ -11,6 +11,7 @@ import {
   type RemoteBuild,
   refForBranch,
 } from '../core/model.ts';
+import { ServerClock } from '../core/server-clock.ts';
 import type { CallOptions, Clock, CodeshipApi } from '../ports.ts';
 import { createAuthenticator } from './codeship-auth.ts';
 import {
@@ -48,6 +49,9 @@ export interface CodeshipClientOptions {
   retryLimit?: number;
   observer?: ClientObserver;
 }
+
+/** Whole-request timeout per attempt unless the caller sets one. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** The API's page size maximum; our default for every list. */
 const MAX_PER_PAGE = 50;
@@ -93,12 +97,14 @@ export function createCodeshipClient(
   const { api, clock } = options;
   const logger = options.logger.child({ component: 'codeship' });
   const pacer = createPacer({ ratePerMinute: api.rateLimitPerMinute, clock });
+  const serverClock = new ServerClock();
   const transport = createTransport({
+    serverClock,
     baseUrl: api.baseUrl,
     pacer,
     clock,
     logger,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     retryLimit: options.retryLimit ?? 3,
     observer: options.observer,
   });
@@ -203,6 +209,14 @@ export function createCodeshipClient(
 
   return {
     pacer,
+
+    clockEstimate() {
+      return serverClock.estimate(clock.now().getTime());
+    },
+
+    resetServerClock() {
+      serverClock.reset();
+    },
 
     /** The organization chosen at authentication (https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-authentication/authenticate). */
     async organizationUuid(callOptions) {

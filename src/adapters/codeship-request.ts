@@ -10,6 +10,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { got, type Headers, type RequestError, TimeoutError } from 'got';
 import { CodeshipError } from '../core/errors.ts';
+import { parseHttpDate, type ServerClock } from '../core/server-clock.ts';
 import type { CallPriority, Clock } from '../ports.ts';
 import { apiErrorsOf } from './codeship-parse.ts';
 import type { Logger } from './logger.ts';
@@ -62,6 +63,8 @@ export interface TransportOptions {
   requestTimeoutMs: number;
   retryLimit: number;
   observer?: ClientObserver;
+  /** Learns the server's clock from every answer's `Date` header (README, "Build identity"). */
+  serverClock?: ServerClock;
 }
 
 /** Consecutive rate-limit answers to one call before it gives up (each waits 60 s). */
@@ -154,6 +157,7 @@ export function createTransport(options: TransportOptions) {
     await pacer.acquire(spec.priority, spec.signal, front);
     spec.beforeSend?.();
     const startedMs = Date.now();
+    const sentMs = clock.now().getTime();
     const endpoint = endpointOf(spec);
     let status: number | null = null;
     try {
@@ -173,6 +177,8 @@ export function createTransport(options: TransportOptions) {
         ...(spec.idempotent && spec.signal ? { signal: spec.signal } : {}),
       });
       status = response.statusCode;
+      const dateMs = parseHttpDate(response.headers.date);
+      if (dateMs !== null) options.serverClock?.observe(sentMs, clock.now().getTime(), dateMs);
       return { status, headers: response.headers, body: response.body };
     } catch (error) {
       if (spec.signal?.aborted && spec.idempotent) throw spec.signal.reason;

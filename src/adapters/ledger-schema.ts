@@ -58,4 +58,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_by_slot ON attempts (slot_id);
   `,
+  `
+  -- Build identity (README, "Build identity"): each create keeps when it was answered and the
+  -- server clock estimate in force, so its build is looked for in that request's window only;
+  -- a claim keeps how it was made and the build's commit.
+  ALTER TABLE attempts ADD COLUMN answered_at TEXT;
+  ALTER TABLE attempts ADD COLUMN offset_lo_ms INTEGER;
+  ALTER TABLE attempts ADD COLUMN offset_hi_ms INTEGER;
+  ALTER TABLE slots ADD COLUMN commit_sha TEXT;
+  ALTER TABLE slots ADD COLUMN claim TEXT;
+  `,
 ];

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LedgerError } from '../core/errors.ts';
 import type { SlotState } from '../core/model.ts';
+import type { ClockEstimate } from '../core/server-clock.ts';
 import { MIGRATIONS } from './ledger-schema.ts';
 
 export interface SlotRecord {
@@ -33,6 +34,10 @@ export interface SlotRecord {
   readonly buildUuid: string | null;
   readonly buildStatus: string | null;
   readonly buildQueuedAt: Date | null;
+  /** The claimed build's commit. */
+  readonly commitSha: string | null;
+  /** How the build was identified: `exact` (one candidate) or `nearest of N`. */
+  readonly claim: string | null;
   readonly triggeredAt: Date | null;
   readonly finishedAt: Date | null;
   readonly createdAt: Date;
@@ -52,8 +57,19 @@ export interface NewSlot {
 
 export type AttemptResult = 'accepted' | 'unknown' | 'rejected' | 'not_sent';
 
+/** One create request as recorded: sent and answered in our clock, with the estimate in force. */
+export interface AttemptRecord {
+  sentAt: Date;
+  /** Null while the request is out, or when the process died before its end was recorded. */
+  answeredAt: Date | null;
+  result: string;
+  error: string | null;
+  estimate: ClockEstimate | null;
+}
+
 export interface BuildSeen {
   uuid: string;
+  commitSha?: string | null;
   status: string;
   queuedAt: Date | null;
   finishedAt: Date | null;
@@ -100,6 +116,8 @@ function toSlot(row: Row): SlotRecord {
     buildUuid: (row.build_uuid as string | null) ?? null,
     buildStatus: (row.build_status as string | null) ?? null,
     buildQueuedAt: dateOrNull(row.build_queued_at),
+    commitSha: (row.commit_sha as string | null) ?? null,
+    claim: (row.claim as string | null) ?? null,
     triggeredAt: dateOrNull(row.triggered_at),
     finishedAt: dateOrNull(row.finished_at),
     createdAt: new Date(row.created_at as string),
@@ -129,6 +147,8 @@ function newRecord(id: number, slot: NewSlot, now: Date): SlotRecord {
     buildUuid: null,
     buildStatus: null,
     buildQueuedAt: null,
+    commitSha: null,
+    claim: null,
     triggeredAt: null,
     finishedAt: null,
     createdAt: now,
@@ -207,9 +227,14 @@ export class Ledger {
          WHERE id = @id AND state = 'pending' AND attempts = @expected AND (outcome_unknown = 0 OR attempts > 0)`,
       ),
       insertAttempt: db.prepare(
-        `INSERT INTO attempts (slot_id, sent_at, result) VALUES (?, ?, 'sending') RETURNING id`,
+        `INSERT INTO attempts (slot_id, sent_at, result, offset_lo_ms, offset_hi_ms)
+         VALUES (?, ?, 'sending', ?, ?) RETURNING id`,
       ),
-      finishAttempt: db.prepare('UPDATE attempts SET result = ?, error = ? WHERE id = ?'),
+      finishAttempt: db.prepare(
+        `UPDATE attempts SET result = ?, error = ?, answered_at = ?,
+           offset_lo_ms = COALESCE(?, offset_lo_ms), offset_hi_ms = COALESCE(?, offset_hi_ms)
+         WHERE id = ?`,
+      ),
       dueSends: db.prepare(
         `SELECT * FROM slots WHERE state = 'pending' AND outcome_unknown = 0 AND next_attempt_at <= ?
          ORDER BY fire_at, id LIMIT ?`,
@@ -220,9 +245,7 @@ export class Ledger {
            AND NOT (state = 'pending' AND outcome_unknown = 0)
          ORDER BY id`,
       ),
-      claimedSince: db.prepare(
-        'SELECT build_uuid FROM slots WHERE project_uuid = ? AND build_uuid IS NOT NULL AND build_queued_at >= ?',
-      ),
+      knownBuild: db.prepare('SELECT 1 FROM slots WHERE build_uuid = ?').pluck(),
       previousBuild: db.prepare(
         `SELECT * FROM slots WHERE schedule = ? AND branch = ? AND id <> ?
            AND state IN ('triggered', 'running', 'finished')
@@ -233,7 +256,8 @@ export class Ledger {
          ORDER BY slot_at DESC, id DESC LIMIT @limit`,
       ),
       attemptsOf: db.prepare(
-        'SELECT sent_at, result, error FROM attempts WHERE slot_id = ? ORDER BY id',
+        `SELECT sent_at, answered_at, result, error, offset_lo_ms, offset_hi_ms
+         FROM attempts WHERE slot_id = ? ORDER BY id`,
       ),
     };
   }
@@ -310,6 +334,7 @@ export class Ledger {
     projectUuid: string,
     expectedAttempts: number,
     now: Date,
+    estimate: ClockEstimate | null = null,
   ): number | null {
     return this.db
       .transaction(() => {
@@ -320,7 +345,12 @@ export class Ledger {
           now: iso(now),
         });
         if (changes === 0) return null;
-        const row = this.statements.insertAttempt.get(id, iso(now)) as Row;
+        const row = this.statements.insertAttempt.get(
+          id,
+          iso(now),
+          estimate?.loMs ?? null,
+          estimate?.hiMs ?? null,
+        ) as Row;
         return row.id as number;
       })
       .immediate();
@@ -348,13 +378,20 @@ export class Ledger {
     attemptId: number,
     slotId: number,
     result: AttemptResult,
-    details: { now: Date; error?: string; retryAt?: Date },
+    details: { now: Date; error?: string; retryAt?: Date; estimate?: ClockEstimate | null },
   ): void {
     const now = iso(details.now);
     const error = details.error ?? null;
     this.db
       .transaction(() => {
-        this.statements.finishAttempt.run(result, error, attemptId);
+        this.statements.finishAttempt.run(
+          result,
+          error,
+          now,
+          details.estimate?.loMs ?? null,
+          details.estimate?.hiMs ?? null,
+          attemptId,
+        );
         const sql = {
           accepted: `UPDATE slots SET state = 'triggered', triggered_at = @now, outcome_unknown = 0, error = NULL,
                        updated_at = @now WHERE id = @id AND state = 'pending'`,
@@ -386,21 +423,16 @@ export class Ledger {
     return (this.statements.openSlots.all() as Row[]).map(toSlot);
   }
 
-  /** Build UUIDs of the project already claimed by a slot, for builds queued since `since`. */
-  claimedBuildUuids(projectUuid: string, since: Date): Set<string> {
-    const rows = this.statements.claimedSince.all(projectUuid, iso(since)) as Row[];
-    return new Set(rows.map((row) => row.build_uuid as string));
-  }
-
   /**
    * Attaches a discovered build to a slot. False when the slot already has a build or the build
    * belongs to another slot (the UNIQUE constraint is the last word between two processes).
    */
-  claimBuild(id: number, build: BuildSeen, now: Date): boolean {
+  claimBuild(id: number, build: BuildSeen, now: Date, claim: string | null = null): boolean {
     try {
       const { changes } = this.db
         .prepare(
           `UPDATE slots SET build_uuid = @uuid, build_status = @status, build_queued_at = @queuedAt,
+             commit_sha = @commitSha, claim = @claim,
              finished_at = @finishedAt, state = @state, outcome_unknown = 0,
              triggered_at = COALESCE(triggered_at, @now), error = NULL, updated_at = @now
            WHERE id = @id AND build_uuid IS NULL AND state IN ('pending', 'triggered')`,
@@ -408,6 +440,8 @@ export class Ledger {
         .run({
           id,
           uuid: build.uuid,
+          commitSha: build.commitSha ?? null,
+          claim,
           status: build.status,
           queuedAt: build.queuedAt ? iso(build.queuedAt) : iso(now),
           finishedAt: build.final ? iso(build.finishedAt ?? now) : null,
@@ -474,13 +508,26 @@ export class Ledger {
     return (rows as Row[]).map(toSlot);
   }
 
-  /** The create attempts of a slot, oldest first. */
-  attemptsOf(id: number): { sentAt: Date; result: string; error: string | null }[] {
+  /** The create attempts of a slot, oldest first, with the server clock estimate of each. */
+  attemptsOf(id: number): AttemptRecord[] {
     return (this.statements.attemptsOf.all(id) as Row[]).map((row) => ({
       sentAt: new Date(row.sent_at as string),
+      answeredAt: dateOrNull(row.answered_at),
       result: row.result as string,
       error: (row.error as string | null) ?? null,
+      estimate:
+        typeof row.offset_lo_ms === 'number' && typeof row.offset_hi_ms === 'number'
+          ? { loMs: row.offset_lo_ms, hiMs: row.offset_hi_ms }
+          : null,
     }));
+  }
+
+  /** Which of `uuids` a slot of the ledger already claimed (a UUID is never claimed twice). */
+  knownBuildUuids(uuids: readonly string[]): Set<string> {
+    const known = new Set<string>();
+    for (const uuid of uuids)
+      if (this.statements.knownBuild.get(uuid) !== undefined) known.add(uuid);
+    return known;
   }
 
   /** Runs `fn` in one IMMEDIATE transaction. */

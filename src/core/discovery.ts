@@ -5,52 +5,150 @@
  * writes what they decide to the ledger.
  */
 import { isFinalStatus, type RemoteBuild, refForBranch } from './model.ts';
+import { type ClockEstimate, offsetOf } from './server-clock.ts';
 import { formatDuration, MINUTE, SECOND } from './time.ts';
 
-/** Clock skew tolerated between this host and Codeship when matching a build to its intent. */
-export const DISCOVERY_SKEW_MS = 30_000;
+/**
+ * Added on each side of a create's window: `queued_at` may be rounded, and our clock readings
+ * around the request are taken a few instructions before and after it.
+ */
+export const CLAIM_MARGIN_MS = 500;
+
+/**
+ * The estimate assumed for an attempt recorded before the ledger kept one (a ledger written by an
+ * older codeship-cron): the fixed window discovery used then, 30 s before to 60 s after the send.
+ */
+export const LEGACY_ESTIMATE: ClockEstimate = { loMs: -30 * SECOND, hiMs: 60 * SECOND };
+
+/**
+ * The server makes the build while it serves the request, most likely halfway between send and
+ * answer; a request that hung (a timeout) was most likely served on arrival, so the guess never
+ * moves more than this past the send.
+ */
+const ANCHOR_MAX_MS = 1000;
+
+/** One create request as the ledger recorded it (our clock). */
+export interface SendWindow {
+  /** When the request was about to leave. */
+  sentAt: Date;
+  /** When its answer (or error, or timeout) came back; null when the process died first. */
+  answeredAt: Date | null;
+  /** The server clock estimate in force for this request; null for a legacy record. */
+  estimate: ClockEstimate | null;
+}
 
 /** A ledger slot waiting for its build (state triggered, or pending with an unknown create outcome). */
 export interface Claimant {
   id: number;
   /** The ref or branch the create was sent for (`heads/main` or `main`). */
   ref: string;
-  /** When the first create was about to be sent; builds queued before this minus the skew are not ours. */
-  intentAt: Date;
-  /** When the latest create was about to be sent; builds queued well after it are not ours either. */
-  lastAttemptAt?: Date;
+  /** Every create request of the slot that may have made its build. */
+  sends: readonly SendWindow[];
   /**
-   * True when Codeship accepted the create (202), false when its outcome is unknown; unconfirmed
-   * claimants choose after the others, by nearness in time. Unset counts as confirmed.
+   * True when Codeship accepted the create (202), false when its outcome is unknown; at equal
+   * evidence a confirmed claimant chooses first. Unset counts as confirmed.
    */
   confirmed?: boolean;
 }
 
-/**
- * How long after its create a build may be queued and still be that create's: the build is made
- * while the request is served, so anything much later was started by someone else (typically the
- * next slot of the same branch).
- */
-export const DISCOVERY_LATE_MS = 2 * DISCOVERY_SKEW_MS;
+/** What matching needs to know besides the claimants and builds. */
+export interface MatchPolicy {
+  /** How long a request could still be served when its end was never recorded (a crash). */
+  requestTimeoutMs: number;
+  /** The API user's names as builds may show them (`username`): preferred among candidates. */
+  ownUsernames?: readonly string[];
+}
+
+/** How a claim was made, as the ledger keeps it: `exact` or `nearest of N`. */
+export function claimLabel(candidates: number): string {
+  return candidates <= 1 ? 'exact' : `nearest of ${candidates}`;
+}
+
+/** A build handed to a claimant, with how many candidates it was chosen from. */
+export interface Assignment {
+  build: RemoteBuild;
+  candidates: number;
+}
+
+interface ServerWindow {
+  /** Earliest server instant the build may carry (margin included). */
+  fromMs: number;
+  /** Latest server instant the build may carry (margin included). */
+  toMs: number;
+  /** The request's own interval in server time at the best offset guess, margin excluded. */
+  coreFromMs: number;
+  coreToMs: number;
+  /** Where the server most likely made the build, at the best offset guess (see ANCHOR_MAX_MS). */
+  anchorMs: number;
+}
 
 /**
- * Which remote build each claimant gets, among unclaimed builds on the same ref queued in
- * [intentAt - DISCOVERY_SKEW_MS, (lastAttemptAt ?? intentAt) + DISCOVERY_LATE_MS):
- * - when every claimant on a ref is confirmed (202 seen, or `confirmed` unset), each gets the
- *   OLDEST such build in intentAt order (then id), so concurrent triggers of one branch map
- *   one-to-one in order;
- * - when some outcome on the ref is unknown, builds go to the claimant NEAREST in time to one of
- *   its attempts, closest pairs first: a create that failed must not take the build a later
- *   create of the same branch made (which, in flight or killed before its answer was recorded,
- *   may be unconfirmed too).
- * Builds in `claimedUuids` (already owned by a ledger row) and builds without a queuedAt are never
- * handed out. `builds` may be in any order. A claimant with no match is absent from the result.
+ * A request's window in the server's clock: it left at `sentAt` and was answered (or gave up) at
+ * `answeredAt`, so a build it made was queued between those two instants plus the offset, which
+ * lies in [lo, hi]. A request whose end was never recorded may have been served until its timeout.
+ */
+export function serverWindow(send: SendWindow, requestTimeoutMs: number): ServerWindow {
+  const estimate = send.estimate ?? LEGACY_ESTIMATE;
+  const sentMs = send.sentAt.getTime();
+  const endMs = send.answeredAt?.getTime() ?? sentMs + requestTimeoutMs;
+  const coreFromMs = sentMs + estimate.loMs;
+  const coreToMs = Math.max(sentMs, endMs) + estimate.hiMs;
+  return {
+    fromMs: coreFromMs - CLAIM_MARGIN_MS,
+    toMs: coreToMs + CLAIM_MARGIN_MS,
+    coreFromMs,
+    coreToMs,
+    anchorMs:
+      sentMs +
+      (send.answeredAt === null ? 0 : Math.min((endMs - sentMs) / 2, ANCHOR_MAX_MS)) +
+      offsetOf(estimate),
+  };
+}
+
+/** How well `build` fits a claimant: null when outside every window; smaller is better. */
+function fitOf(
+  windows: readonly ServerWindow[],
+  build: RemoteBuild,
+): { outsideMs: number; anchorMs: number } | null {
+  const queuedMs = build.queuedAt!.getTime();
+  let best: { outsideMs: number; anchorMs: number } | null = null;
+  for (const w of windows) {
+    if (queuedMs < w.fromMs || queuedMs > w.toMs) continue;
+    const outsideMs = Math.max(0, w.coreFromMs - queuedMs, queuedMs - w.coreToMs);
+    const anchorMs = Math.abs(queuedMs - w.anchorMs);
+    if (
+      best === null ||
+      outsideMs < best.outsideMs ||
+      (outsideMs === best.outsideMs && anchorMs < best.anchorMs)
+    ) {
+      best = { outsideMs, anchorMs };
+    }
+  }
+  return best;
+}
+
+/**
+ * Which remote build each claimant gets (README, "Build identity"). A build is a candidate of a
+ * claimant when it is on the same ref, unclaimed, and queued (server time) inside the window of
+ * one of its creates (`serverWindow`): pushes by others seconds before or after a create fall
+ * outside. When several builds compete, pairs are taken best first:
+ * - a build whose `username` is the API user's before one pushed by someone else;
+ * - then confirmed (202) claimants before unknown outcomes: an accepted create surely made a
+ *   build inside its window, a failed or killed one maybe nothing;
+ * - then the one inside a request's own interval before one only inside its margins;
+ * - then the one nearest to where the server most likely made it; then older slots first.
+ * Each assignment says how many candidates the claimant had (`claim`: exact, or nearest of N).
+ * Builds in `claimedUuids` (already in the ledger) and builds without a queuedAt are never handed
+ * out; a build goes to one claimant only. `builds` may be in any order. A claimant with no
+ * candidate is absent from the result.
  */
 export function assignBuilds(
   claimants: readonly Claimant[],
   builds: readonly RemoteBuild[],
   claimedUuids: ReadonlySet<string>,
-): Map<number, RemoteBuild> {
+  policy: MatchPolicy,
+): Map<number, Assignment> {
+  const own = new Set((policy.ownUsernames ?? []).map((name) => name.toLowerCase()));
   const byRef = new Map<string, RemoteBuild[]>();
   for (const build of builds) {
     if (build.queuedAt === null || claimedUuids.has(build.uuid)) continue;
@@ -59,62 +157,41 @@ export function assignBuilds(
     if (list === undefined) byRef.set(ref, [build]);
     else list.push(build);
   }
-  for (const list of byRef.values()) list.sort(oldestFirst);
-
-  const taken = new Set<string>();
-  const assigned = new Map<number, RemoteBuild>();
-  const inWindow = (claimant: Claimant, build: RemoteBuild) => {
-    const queuedMs = build.queuedAt!.getTime();
-    const earliestMs = claimant.intentAt.getTime() - DISCOVERY_SKEW_MS;
-    const latestMs = (claimant.lastAttemptAt ?? claimant.intentAt).getTime() + DISCOVERY_LATE_MS;
-    return queuedMs >= earliestMs && queuedMs < latestMs;
-  };
-  const byIntent = (a: Claimant, b: Claimant) =>
-    a.intentAt.getTime() - b.intentAt.getTime() || a.id - b.id;
-  const claimantsByRef = new Map<string, Claimant[]>();
+  const pairs: {
+    claimant: Claimant;
+    build: RemoteBuild;
+    foreign: number;
+    outsideMs: number;
+    anchorMs: number;
+  }[] = [];
+  const candidateCount = new Map<number, number>();
   for (const claimant of claimants) {
-    const ref = refForBranch(claimant.ref);
-    claimantsByRef.set(ref, [...(claimantsByRef.get(ref) ?? []), claimant]);
+    const windows = claimant.sends.map((send) => serverWindow(send, policy.requestTimeoutMs));
+    let count = 0;
+    for (const build of byRef.get(refForBranch(claimant.ref)) ?? []) {
+      const match = fitOf(windows, build);
+      if (match === null) continue;
+      count += 1;
+      const foreign = own.size > 0 && !own.has(build.username.toLowerCase()) ? 1 : 0;
+      pairs.push({ claimant, build, foreign, ...match });
+    }
+    candidateCount.set(claimant.id, count);
   }
-  for (const [ref, group] of claimantsByRef) {
-    const candidates = byRef.get(ref) ?? [];
-    if (group.every((c) => c.confirmed !== false)) {
-      // Every create on this ref was accepted, so each made one build: oldest first, in intent order.
-      for (const claimant of group.sort(byIntent)) {
-        const build = candidates.find((c) => !taken.has(c.uuid) && inWindow(claimant, c));
-        if (build === undefined) continue;
-        taken.add(build.uuid);
-        assigned.set(claimant.id, build);
-      }
-      continue;
-    }
-    // Some create on this ref may have made nothing (or is still in flight): each build goes to
-    // the create nearest to it in time, closest pairs first, so a failed older create never takes
-    // the build a younger one made.
-    const pairs: { claimant: Claimant; build: RemoteBuild; distanceMs: number }[] = [];
-    for (const claimant of group) {
-      for (const build of candidates) {
-        if (taken.has(build.uuid) || !inWindow(claimant, build)) continue;
-        const queuedMs = build.queuedAt!.getTime();
-        const distanceMs = Math.min(
-          Math.abs(queuedMs - claimant.intentAt.getTime()),
-          Math.abs(queuedMs - (claimant.lastAttemptAt ?? claimant.intentAt).getTime()),
-        );
-        pairs.push({ claimant, build, distanceMs });
-      }
-    }
-    pairs.sort(
-      (a, b) =>
-        a.distanceMs - b.distanceMs ||
-        Number(b.claimant.confirmed !== false) - Number(a.claimant.confirmed !== false) ||
-        byIntent(a.claimant, b.claimant) ||
-        oldestFirst(a.build, b.build),
-    );
-    for (const { claimant, build } of pairs) {
-      if (assigned.has(claimant.id) || taken.has(build.uuid)) continue;
-      taken.add(build.uuid);
-      assigned.set(claimant.id, build);
-    }
+  pairs.sort(
+    (a, b) =>
+      a.foreign - b.foreign ||
+      Number(b.claimant.confirmed !== false) - Number(a.claimant.confirmed !== false) ||
+      a.outsideMs - b.outsideMs ||
+      a.anchorMs - b.anchorMs ||
+      a.claimant.id - b.claimant.id ||
+      oldestFirst(a.build, b.build),
+  );
+  const taken = new Set<string>();
+  const assigned = new Map<number, Assignment>();
+  for (const { claimant, build } of pairs) {
+    if (assigned.has(claimant.id) || taken.has(build.uuid)) continue;
+    taken.add(build.uuid);
+    assigned.set(claimant.id, { build, candidates: candidateCount.get(claimant.id) ?? 1 });
   }
   return assigned;
 }
@@ -126,25 +203,28 @@ function oldestFirst(a: RemoteBuild, b: RemoteBuild): number {
 }
 
 /**
- * Where a newest-first walk of a project's builds may stop: once a build's queuedAt is older than
- * this (the earliest claimant intentAt minus the skew, or the earliest queuedAt/triggeredAt in
- * `followedSince` of the builds being followed), no later page can matter. Null when there is
- * nothing to look for, so no walk is needed.
+ * Where a newest-first walk of a project's builds may stop (server time): once a build's queuedAt
+ * is older than this (the earliest start of any claimant's window, or the earliest queuedAt or
+ * triggeredAt in `followedSince` of the builds being followed), no later page can matter. Null
+ * when there is nothing to look for, so no walk is needed.
  */
 export function walkHorizon(
   claimants: readonly Claimant[],
   followedSince: readonly Date[],
+  requestTimeoutMs: number,
 ): Date | null {
   let horizonMs = Number.POSITIVE_INFINITY;
   for (const claimant of claimants) {
-    horizonMs = Math.min(horizonMs, claimant.intentAt.getTime() - DISCOVERY_SKEW_MS);
+    for (const send of claimant.sends) {
+      horizonMs = Math.min(horizonMs, serverWindow(send, requestTimeoutMs).fromMs);
+    }
   }
   for (const since of followedSince) horizonMs = Math.min(horizonMs, since.getTime());
   return Number.isFinite(horizonMs) ? new Date(horizonMs) : null;
 }
 
 export type PendingDecision =
-  | { kind: 'claim'; id: number; build: RemoteBuild }
+  | { kind: 'claim'; id: number; build: RemoteBuild; claim: string }
   /** Unknown outcome, no build after the discovery window, only 1 attempt so far. */
   | { kind: 'resend'; id: number }
   | { kind: 'fail'; id: number; reason: string }
@@ -152,6 +232,8 @@ export type PendingDecision =
 
 export interface PendingSlot extends Claimant {
   state: 'pending' | 'triggered';
+  /** When the first create was about to be sent. */
+  intentAt: Date;
   /** Creates sent so far (1, or 2 after the one re-send). */
   attempts: number;
   /** True when the last create may or may not have reached Codeship (crash, timeout, 5xx, reset). */
@@ -163,7 +245,7 @@ export interface PendingSlot extends Claimant {
 /**
  * What to do with each slot waiting for its build, given a walk of the project's builds that
  * reached `walkHorizon`. First every slot that matches a build claims it (`assignBuilds`, a re-sent
- * slot included). Then, for the others:
+ * slot included), with the claim's label. Then, for the others:
  * - `triggered` (a 202 was seen) is never re-sent; it fails once `acceptedGiveUpMs` has passed
  *   since its last attempt with no build, else it waits;
  * - `pending` with an unknown outcome waits until `discoveryWindowMs` has passed since its last
@@ -177,16 +259,24 @@ export function decidePending(
   builds: readonly RemoteBuild[],
   claimedUuids: ReadonlySet<string>,
   now: Date,
-  policy: { discoveryWindowMs: number; acceptedGiveUpMs: number },
+  policy: MatchPolicy & { discoveryWindowMs: number; acceptedGiveUpMs: number },
 ): PendingDecision[] {
   const claims = assignBuilds(
     pending.map((slot) => ({ ...slot, confirmed: slot.state === 'triggered' })),
     builds,
     claimedUuids,
+    policy,
   );
   return pending.map((slot): PendingDecision => {
-    const build = claims.get(slot.id);
-    if (build !== undefined) return { kind: 'claim', id: slot.id, build };
+    const match = claims.get(slot.id);
+    if (match !== undefined) {
+      return {
+        kind: 'claim',
+        id: slot.id,
+        build: match.build,
+        claim: claimLabel(match.candidates),
+      };
+    }
     const sinceAttemptMs = now.getTime() - (slot.lastAttemptAt ?? slot.intentAt).getTime();
     if (slot.state === 'triggered') {
       if (sinceAttemptMs < policy.acceptedGiveUpMs) return { kind: 'wait', id: slot.id };

@@ -63,6 +63,7 @@ function learnDuration(memory: ReconcileMemory, slot: SlotRecord): void {
 
 function policyOf(rt: Runtime) {
   return {
+    ...rt.match,
     discoveryWindowMs: rt.discoveryWindowMs,
     acceptedGiveUpMs: Math.max(ACCEPTED_GIVE_UP_MS, rt.discoveryWindowMs),
   };
@@ -100,10 +101,18 @@ export function dueProjects(
   return { due, nextAt: Number.isFinite(nextMs) ? new Date(nextMs) : null };
 }
 
-function toPending(slot: SlotRecord): PendingSlot {
+/** Attempt results whose request may have made a build. */
+const MAY_HAVE_BUILT: ReadonlySet<string> = new Set(['sending', 'accepted', 'unknown']);
+
+function toPending(rt: Runtime, slot: SlotRecord): PendingSlot {
+  const sends = rt.ledger
+    .attemptsOf(slot.id)
+    .filter((attempt) => MAY_HAVE_BUILT.has(attempt.result))
+    .map(({ sentAt, answeredAt, estimate }) => ({ sentAt, answeredAt, estimate }));
   return {
     id: slot.id,
     ref: `heads/${slot.branch}`,
+    sends,
     intentAt: slot.intentAt ?? slot.fireAt,
     lastAttemptAt: slot.lastAttemptAt ?? undefined,
     state: slot.state === 'triggered' ? 'triggered' : 'pending',
@@ -143,11 +152,17 @@ async function reconcileProject(
   signal?: AbortSignal,
 ) {
   const now = rt.clock.now();
-  const pending = slots.filter((s) => s.buildUuid === null).map(toPending);
+  // While a create of a branch is in flight here (rt.sending), its build may already be listed
+  // but cannot be told from a neighbour's: that branch's claims wait until its answer is in.
+  const busy = new Set(slots.filter((s) => rt.sending.has(s.id)).map((s) => s.branch));
+  const pending = slots
+    .filter((s) => s.buildUuid === null && !busy.has(s.branch))
+    .map((s) => toPending(rt, s));
   const followed = slots.filter((s) => s.buildUuid !== null && s.state === 'running');
   const horizon = walkHorizon(
     pending,
     followed.map((s) => s.buildQueuedAt ?? s.intentAt ?? s.fireAt),
+    rt.match.requestTimeoutMs,
   );
   const wanted = new Set(followed.map((s) => s.buildUuid as string));
   const { builds, calls } = await walk(rt, projectUuid, horizon, wanted, signal);
@@ -158,10 +173,7 @@ async function reconcileProject(
     builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
     apiCalls += 1;
   }
-  const claimed = rt.ledger.claimedBuildUuids(
-    projectUuid,
-    new Date((horizon ?? now).getTime() - MINUTE),
-  );
+  const claimed = rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
   const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
     const slot = slots.find((s) => s.id === decision.id);
@@ -178,16 +190,21 @@ async function reconcileProject(
         slot.id,
         {
           uuid: build.uuid,
+          commitSha: build.commitSha,
           status: build.status,
           queuedAt: build.queuedAt,
           finishedAt: build.finishedAt,
           final,
         },
         rt.clock.now(),
+        decision.claim,
       );
       if (!ok) continue;
       const after = rt.ledger.get(slot.id) as SlotRecord;
-      log.info({ buildUuid: build.uuid, buildStatus: build.status }, 'build discovered');
+      log.info(
+        { buildUuid: build.uuid, buildStatus: build.status, claim: decision.claim },
+        'build discovered',
+      );
       rt.events.emit('claimed', after);
       if (final) {
         learnDuration(memory, after);

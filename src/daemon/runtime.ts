@@ -36,6 +36,17 @@ export interface Runtime {
   readonly logger: Logger;
   readonly events: EventEmitter<DaemonEvents>;
   readonly discoveryWindowMs: number;
+  /**
+   * Build identity (core/discovery.ts `MatchPolicy`): how long a create whose end was never
+   * recorded could still have been served, and the API user's names as builds show them.
+   */
+  readonly match: { requestTimeoutMs: number; ownUsernames: readonly string[] };
+  /**
+   * Slots whose create this process is sending right now (waiting in the pacer after a rate
+   * limit included): their build cannot be told apart from a neighbour's until the answer is in,
+   * so discovery leaves them alone until then.
+   */
+  readonly sending: Set<number>;
   /** Current schedules by name (the daemon's live set; the CLI's loaded set). */
   readonly schedule: (name: string) => Schedule | undefined;
 }

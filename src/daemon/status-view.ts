@@ -12,6 +12,10 @@ export interface StatusRow {
   reason: string | null;
   build_uuid: string | null;
   build_status: string | null;
+  /** The claimed build's commit. */
+  commit_sha: string | null;
+  /** How the build was identified: `exact` (one candidate) or `nearest of N` (README, "Build identity"). */
+  claim: string | null;
   triggered_at: string | null;
   finished_at: string | null;
   attempts: number;
@@ -31,6 +35,8 @@ export function toStatusRow(slot: SlotRecord): StatusRow {
     reason: slot.reason ?? (slot.manual ? 'manual' : null),
     build_uuid: slot.buildUuid,
     build_status: slot.buildStatus,
+    commit_sha: slot.commitSha,
+    claim: slot.claim,
     triggered_at: isoOrNull(slot.triggeredAt),
     finished_at: isoOrNull(slot.finishedAt),
     attempts: slot.attempts,

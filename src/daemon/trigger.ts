@@ -129,18 +129,29 @@ export async function sendSlot(
     const beforeSend = () => {
       const now = rt.clock.now();
       if (attemptId === null) {
-        attemptId = rt.ledger.beginAttempt(slot.id, projectUuid, slot.attempts, now);
+        attemptId = rt.ledger.beginAttempt(
+          slot.id,
+          projectUuid,
+          slot.attempts,
+          now,
+          rt.api.clockEstimate(),
+        );
         if (attemptId === null) throw new AttemptTaken('another process sends this slot');
       } else {
         // The same create sent again after a 401 or a rate-limit 403 (both refused, not run).
         rt.ledger.touchAttempt(slot.id, attemptId, now);
       }
     };
-    await rt.api.createBuild(
-      projectUuid,
-      { branch: slot.branch },
-      { priority: 'trigger', signal, beforeSend },
-    );
+    rt.sending.add(slot.id);
+    try {
+      await rt.api.createBuild(
+        projectUuid,
+        { branch: slot.branch },
+        { priority: 'trigger', signal, beforeSend },
+      );
+    } finally {
+      rt.sending.delete(slot.id);
+    }
   } catch (raw) {
     const error = coerceError(raw);
     if (error instanceof AttemptTaken) return rt.ledger.get(slot.id) ?? slot;
@@ -178,6 +189,8 @@ function finish(
     now,
     error: message,
     retryAt: new Date(now.getTime() + NOT_SENT_RETRY_MS),
+    // The create's own answer tightened the estimate: its window uses the best one known.
+    estimate: rt.api.clockEstimate(),
   });
   const after = rt.ledger.get(slot.id) ?? slot;
   const log = rt.logger.child({

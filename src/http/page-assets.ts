@@ -51,6 +51,7 @@ td.reason { color:var(--muted); max-width:380px; overflow-wrap:anywhere; }
 .run { color:var(--run); background:var(--run-bg); } .skip { color:var(--skip); background:var(--skip-bg); }
 .warn { color:var(--warn); background:var(--warn-bg); }
 .manual { font-size:11px; color:var(--muted); margin-left:4px; }
+.claim { font-size:11px; color:var(--warn); margin-left:4px; }
 `;
 
 export const PAGE_JS = `

@@ -56,10 +56,25 @@ export function toneOf(
   return 'run';
 }
 
+/**
+ * The build's short UUID; its full UUID, commit and how it was identified on hover, and an
+ * ambiguous claim (`nearest of N`) spelled out, so an operator can audit it.
+ */
+function buildCode(row: StatusRow): string {
+  const uuid = row.build_uuid ?? '';
+  const commit = row.commit_sha ? ` at ${row.commit_sha.slice(0, 7)}` : '';
+  const title = `${uuid}${commit}; claim: ${row.claim ?? 'not recorded'}`;
+  const ambiguous =
+    row.claim && row.claim !== 'exact'
+      ? ` <span class="claim" data-claim="${escapeHtml(row.claim)}">${escapeHtml(row.claim)}</span>`
+      : '';
+  return `<code title="${escapeHtml(title)}" data-claim="${escapeHtml(row.claim ?? '')}">${escapeHtml(uuid.slice(0, 8))}</code>${ambiguous}`;
+}
+
 function slotRow(row: StatusRow, timezone: string): string {
   const tone = toneOf(row);
   const build = row.build_uuid
-    ? `<span class="chip ${row.state === 'finished' ? tone : 'run'}" data-build-status="${escapeHtml(row.build_status)}">${escapeHtml(row.build_status ?? '?')}</span> <code title="${escapeHtml(row.build_uuid)}">${escapeHtml(row.build_uuid.slice(0, 8))}</code>`
+    ? `<span class="chip ${row.state === 'finished' ? tone : 'run'}" data-build-status="${escapeHtml(row.build_status)}">${escapeHtml(row.build_status ?? '?')}</span> ${buildCode(row)}`
     : '<span class="skip-text">—</span>';
   const reason = row.state === 'finished' ? '' : (row.error ?? row.reason ?? '');
   return `<tr data-slot-state="${escapeHtml(row.state)}"${row.manual ? ' data-manual="true"' : ''}>

@@ -177,6 +177,8 @@ export async function startSimulator(
   }
 
   const server = createServer((request, response) => {
+    // Every answer carries the simulated server clock (HTTP-date), never the real one.
+    response.setHeader('Date', new Date(now()).toUTCString());
     serve(request, response).catch((error: unknown) => {
       if (!response.headersSent)
         send(response, { status: 500, body: { errors: [coerceError(error).message] } });

@@ -85,3 +85,21 @@ it('`projects` without credentials exits 1 listing what is missing', async () =>
   expect(run.stderr).toContain('CODESHIP_USERNAME is required');
   expect(run.stderr).toContain('CODESHIP_PASSWORD is required');
 });
+
+it("`clock --json` measures how far the server's clock is ahead, to within a round trip", async () => {
+  sim = await startSimulator({ now: () => Date.now() + 47_000 });
+  const run = await cli(['clock', '--json', '--samples', '4'], apiEnv(sim.url));
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  const doc = JSON.parse(run.stdout) as Record<string, number>;
+  expect(Object.keys(doc)).toEqual(['offset_ms', 'uncertainty_ms', 'low_ms', 'high_ms', 'answers']);
+  expect(doc.low_ms).toBeLessThanOrEqual(47_000);
+  expect(doc.high_ms).toBeGreaterThanOrEqual(47_000);
+  // One answer bounds it to its 1 s Date resolution plus the round trip; more answers only narrow it.
+  expect(doc.uncertainty_ms).toBeLessThan(1100);
+  expect(doc.answers).toBe(5);
+  const human = await cli(['clock'], apiEnv(sim.url));
+  expect(human.stdout).toMatch(
+    /^Codeship's clock is \d+ ms ahead of this host's, known to within \d+ ms/,
+  );
+});

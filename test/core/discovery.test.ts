@@ -1,15 +1,20 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   assignBuilds,
+  CLAIM_MARGIN_MS,
   type Claimant,
-  DISCOVERY_SKEW_MS,
+  claimLabel,
   decideFollowUps,
   decidePending,
+  type MatchPolicy,
   nextReconcileDelayMs,
   type PendingSlot,
+  type SendWindow,
   walkHorizon,
 } from '../../src/core/discovery.ts';
 import type { RemoteBuild } from '../../src/core/model.ts';
+import { type ClockEstimate, ServerClock } from '../../src/core/server-clock.ts';
 import { MINUTE, SECOND } from '../../src/core/time.ts';
 
 const at = (iso: string) => new Date(iso);
@@ -39,147 +44,221 @@ function build(
   };
 }
 
-const claimant = (id: number, ref: string, intentAt: string): Claimant => ({
+/** A create sent at `sentAt`, answered `latencyMs` later, with the server's offset known exactly. */
+function send(
+  sentAt: string,
+  { latencyMs = 20, estimate = { loMs: 0, hiMs: 0 } as ClockEstimate | null } = {},
+): SendWindow {
+  const sent = at(sentAt);
+  return { sentAt: sent, answeredAt: new Date(sent.getTime() + latencyMs), estimate };
+}
+
+const claimant = (id: number, ref: string, sentAt: string, confirmed = true): Claimant => ({
   id,
   ref,
-  intentAt: at(intentAt),
+  sends: [send(sentAt)],
+  confirmed,
 });
 
-/** `claimant id -> build uuid`, for readable expectations. */
+const policy: MatchPolicy = { requestTimeoutMs: 30 * SECOND, ownUsernames: [] };
+
+/** `claimant id -> build uuid (claim)`, for readable expectations. */
 function assigned(
   claimants: Claimant[],
   builds: RemoteBuild[],
   claimed: string[] = [],
+  match: MatchPolicy = policy,
 ): Record<number, string> {
-  const result = assignBuilds(claimants, builds, new Set(claimed));
-  return Object.fromEntries([...result].map(([id, b]) => [id, b.uuid]));
+  const result = assignBuilds(claimants, builds, new Set(claimed), match);
+  return Object.fromEntries(
+    [...result].map(([id, a]) => [id, `${a.build.uuid} (${claimLabel(a.candidates)})`]),
+  );
 }
 
-describe('assignBuilds', () => {
-  it("serves confirmed (202) claimants first: an unknown-outcome create cannot take a later slot's build", () => {
-    const unknown: Claimant = {
-      ...claimant(1, 'heads/main', '2026-06-01T10:01:00Z'),
-      confirmed: false,
-    };
-    const accepted: Claimant = {
-      ...claimant(2, 'heads/main', '2026-06-01T10:01:40Z'),
-      confirmed: true,
-    };
-    // Only the accepted create built anything (the unknown one got a 500 with no effect).
-    const builds = [build('b-accepted', 'main', '2026-06-01T10:01:40Z')];
-    expect(assigned([unknown, accepted], builds)).toEqual({ 2: 'b-accepted' });
+/**
+ * The server clock estimate a daemon would hold after `answers` calls of `latencyMs` each at
+ * spread sub-second phases, with the server `offsetMs` ahead (core/server-clock.ts).
+ */
+function learnedEstimate(offsetMs: number, latencyMs: number, answers = 40): ClockEstimate {
+  const clock = new ServerClock();
+  const startMs = at('2026-06-16T09:00:00Z').getTime();
+  for (let i = 0; i < answers; i += 1) {
+    const sentMs = startMs + i * 10_037;
+    const servedMs = sentMs + latencyMs / 2 + offsetMs;
+    clock.observe(sentMs, sentMs + latencyMs, Math.floor(servedMs / 1000) * 1000);
+  }
+  return clock.estimate(startMs + answers * 10_037) as ClockEstimate;
+}
+
+describe('assignBuilds: pushes by others around a create', () => {
+  // Our create leaves at T; the server makes our build halfway through the request, in its own
+  // clock (ours + offset); someone else's push lands `pushMs` from our build.
+  const T = '2026-06-16T10:00:00Z';
+  const offsets = [-2 * MINUTE, -47 * SECOND, -1500, 0, 800, 47 * SECOND, 2 * MINUTE];
+  const latencies = [5, 80, 400, 2500];
+  // Pushes before the request left or after its answer came back, by this much (server time).
+  const pushes = [-60_000, -5000, -2000, -1000, +1000, +2000, +5000, +60_000];
+  const cases = offsets.flatMap((offsetMs) =>
+    latencies.flatMap((latencyMs) => pushes.map((pushMs) => ({ offsetMs, latencyMs, pushMs }))),
+  );
+
+  it.each(cases)(
+    'offset $offsetMs ms, latency $latencyMs ms, push $pushMs ms outside the request: ours',
+    ({ offsetMs, latencyMs, pushMs }) => {
+      const estimate = learnedEstimate(offsetMs, latencyMs);
+      const sentMs = at(T).getTime();
+      const ownMs = sentMs + latencyMs / 2 + offsetMs;
+      const pushAtMs =
+        pushMs < 0 ? sentMs + offsetMs + pushMs : sentMs + latencyMs + offsetMs + pushMs;
+      const builds = [
+        build('push', 'main', new Date(pushAtMs).toISOString()),
+        build('ours', 'main', new Date(ownMs).toISOString()),
+      ];
+      const slot: Claimant = {
+        id: 1,
+        ref: 'heads/main',
+        sends: [send(T, { latencyMs, estimate })],
+      };
+      // A slow request is known less well: a push within its duration of it is a second
+      // candidate, and the nearest (ours) is taken; otherwise the claim is exact.
+      const label = Math.abs(pushMs) > latencyMs / 2 + CLAIM_MARGIN_MS ? 'exact' : 'nearest of 2';
+      expect(assigned([slot], builds)).toEqual({ 1: `ours (${label})` });
+    },
+  );
+
+  it('shows a push inside the request itself as ambiguous, and takes the nearest', () => {
+    const slot = claimant(1, 'heads/main', T);
+    const builds = [
+      build('ours', 'main', '2026-06-16T10:00:00.010Z'),
+      build('push', 'main', '2026-06-16T10:00:00.019Z'),
+    ];
+    expect(assigned([slot], builds)).toEqual({ 1: 'ours (nearest of 2)' });
   });
 
+  it("prefers the API user's build when a push falls inside the window", () => {
+    const slot = claimant(1, 'heads/main', T);
+    const builds = [
+      build('push', 'main', '2026-06-16T10:00:00.001Z', { username: 'someone-else' }),
+      build('ours', 'main', '2026-06-16T10:00:00.015Z', { username: 'Demo' }),
+    ];
+    const match = { ...policy, ownUsernames: ['demo@example.com', 'demo'] };
+    expect(assigned([slot], builds, [], match)).toEqual({ 1: 'ours (nearest of 2)' });
+  });
+
+  it('never claims a build queued outside the window, even with nothing else there', () => {
+    const slot = claimant(1, 'heads/main', T);
+    // Window: [T - 500 ms, T + 20 ms + 500 ms] with the offset known exactly.
+    expect(assigned([slot], [build('before', 'main', '2026-06-16T09:59:59.499Z')])).toEqual({});
+    expect(assigned([slot], [build('after', 'main', '2026-06-16T10:00:00.521Z')])).toEqual({});
+    expect(assigned([slot], [build('edge', 'main', '2026-06-16T09:59:59.500Z')])).toEqual({
+      1: 'edge (exact)',
+    });
+  });
+
+  it("widens the window by the estimate's uncertainty", () => {
+    const wide = send(T, { estimate: { loMs: 46_000, hiMs: 48_000 } });
+    const slot: Claimant = { id: 1, ref: 'heads/main', sends: [wide] };
+    expect(assigned([slot], [build('b', 'main', '2026-06-16T10:00:48.400Z')])).toEqual({
+      1: 'b (exact)',
+    });
+    expect(assigned([slot], [build('b', 'main', '2026-06-16T10:00:45.400Z')])).toEqual({});
+  });
+
+  it('widens an attempt whose end was never recorded (a crash) to its timeout', () => {
+    const crashed: Claimant = {
+      id: 1,
+      ref: 'heads/main',
+      sends: [{ ...send(T), answeredAt: null }],
+      confirmed: false,
+    };
+    expect(assigned([crashed], [build('late', 'main', '2026-06-16T10:00:29Z')])).toEqual({
+      1: 'late (exact)',
+    });
+    expect(assigned([crashed], [build('later', 'main', '2026-06-16T10:00:31Z')])).toEqual({});
+  });
+
+  it('falls back to the old fixed window for attempts recorded without an estimate', () => {
+    const legacy: Claimant = {
+      id: 1,
+      ref: 'heads/main',
+      sends: [send(T, { estimate: null })],
+    };
+    expect(assigned([legacy], [build('b', 'main', '2026-06-16T09:59:31Z')])).toEqual({
+      1: 'b (exact)',
+    });
+  });
+});
+
+describe('assignBuilds: several slots', () => {
   it("gives an unknown-outcome claimant the build nearest its own attempt, not a younger create's", () => {
     // #1 failed (503, nothing built); #2 was killed before its 202 was recorded; #3 was accepted.
     const failed: Claimant = {
-      ...claimant(1, 'heads/main', '2026-06-01T10:06:04Z'),
+      id: 1,
+      ref: 'heads/main',
+      sends: [{ ...send('2026-06-01T10:06:04Z'), answeredAt: null }],
       confirmed: false,
     };
     const killed: Claimant = {
-      ...claimant(2, 'heads/main', '2026-06-01T10:06:06.2Z'),
+      id: 2,
+      ref: 'heads/main',
+      sends: [{ ...send('2026-06-01T10:06:06.2Z'), answeredAt: null }],
       confirmed: false,
     };
-    const accepted: Claimant = {
-      ...claimant(3, 'heads/main', '2026-06-01T10:06:10Z'),
-      confirmed: true,
-    };
+    const accepted = claimant(3, 'heads/main', '2026-06-01T10:06:10.19Z');
     const builds = [
       build('b-accepted', 'main', '2026-06-01T10:06:10.2Z'),
-      build('b-killed', 'main', '2026-06-01T10:06:06.4Z'),
+      build('b-killed', 'main', '2026-06-01T10:06:06.21Z'),
     ];
     expect(assigned([failed, killed, accepted], builds)).toEqual({
-      2: 'b-killed',
-      3: 'b-accepted',
+      2: 'b-killed (nearest of 2)',
+      3: 'b-accepted (exact)',
     });
   });
 
-  it('never hands a claimant a build queued a minute or more after its last attempt', () => {
-    const unknown: Claimant = {
-      ...claimant(1, 'heads/main', '2026-06-01T10:01:00Z'),
-      lastAttemptAt: at('2026-06-01T10:01:00Z'),
+  it('follows each attempt of a re-sent slot', () => {
+    const resent: Claimant = {
+      id: 1,
+      ref: 'heads/main',
+      sends: [send('2026-06-01T10:01:00Z'), send('2026-06-01T10:03:00Z')],
+      confirmed: false,
     };
-    expect(assigned([unknown], [build('b-next', 'main', '2026-06-01T10:02:00Z')])).toEqual({});
-    expect(assigned([unknown], [build('b-own', 'main', '2026-06-01T10:01:59.999Z')])).toEqual({
-      1: 'b-own',
-    });
-    // A re-sent slot's window follows its second attempt.
-    const resent = { ...unknown, lastAttemptAt: at('2026-06-01T10:03:00Z') };
-    expect(assigned([resent], [build('b-second', 'main', '2026-06-01T10:03:01Z')])).toEqual({
-      1: 'b-second',
+    expect(assigned([resent], [build('second', 'main', '2026-06-01T10:03:00.010Z')])).toEqual({
+      1: 'second (exact)',
     });
   });
 
-  // Newest first, as the API lists them.
-  const twoOnMain = [
-    build('y', 'main', '2026-06-16T10:00:03Z'),
-    build('x', 'main', '2026-06-16T10:00:02Z'),
-  ];
-
-  it('maps two triggers of one branch to its two builds in order', () => {
+  it('maps two concurrent triggers of one branch to their two builds', () => {
     const claimants = [
       claimant(1, 'heads/main', '2026-06-16T10:00:00Z'),
-      claimant(2, 'heads/main', '2026-06-16T10:00:01Z'),
+      claimant(2, 'heads/main', '2026-06-16T10:00:00.005Z'),
     ];
-    expect(assigned(claimants, twoOnMain)).toEqual({ 1: 'x', 2: 'y' });
-  });
-
-  it('serves claimants by intent, not by the order they are given in', () => {
-    const claimants = [
-      claimant(2, 'heads/main', '2026-06-16T10:00:01Z'),
-      claimant(1, 'heads/main', '2026-06-16T10:00:00Z'),
-    ];
-    expect(assigned(claimants, twoOnMain)).toEqual({ 1: 'x', 2: 'y' });
-  });
-
-  it('breaks an intent tie by claimant id', () => {
-    const claimants = [
-      claimant(9, 'heads/main', '2026-06-16T10:00:00Z'),
-      claimant(4, 'heads/main', '2026-06-16T10:00:00Z'),
-    ];
-    expect(assigned(claimants, twoOnMain)).toEqual({ 4: 'x', 9: 'y' });
-  });
-
-  it('ignores builds on other refs', () => {
     const builds = [
-      build('d', 'dev', '2026-06-16T10:00:02Z'),
-      build('m', 'main', '2026-06-16T10:00:03Z'),
+      build('y', 'main', '2026-06-16T10:00:00.015Z'),
+      build('x', 'main', '2026-06-16T10:00:00.010Z'),
     ];
-    expect(assigned([claimant(1, 'heads/main', '2026-06-16T10:00:00Z')], builds)).toEqual({
-      1: 'm',
+    const result = assigned(claimants, builds);
+    expect(new Set(Object.values(result).map((v) => v.split(' ')[0]))).toEqual(new Set(['x', 'y']));
+  });
+
+  it('ignores builds on other refs, and matches a bare branch name', () => {
+    const builds = [
+      build('d', 'dev', '2026-06-16T10:00:00.010Z'),
+      build('m', 'main', '2026-06-16T10:00:00.010Z'),
+    ];
+    expect(assigned([claimant(1, 'main', '2026-06-16T10:00:00Z')], builds)).toEqual({
+      1: 'm (exact)',
     });
     expect(assigned([claimant(1, 'heads/release', '2026-06-16T10:00:00Z')], builds)).toEqual({});
   });
 
-  it('matches a claimant written as a bare branch name', () => {
-    expect(assigned([claimant(1, 'main', '2026-06-16T10:00:00Z')], twoOnMain)).toEqual({ 1: 'x' });
-  });
-
-  it('ignores builds already claimed by another slot', () => {
-    expect(assigned([claimant(1, 'heads/main', '2026-06-16T10:00:00Z')], twoOnMain, ['x'])).toEqual(
-      { 1: 'y' },
-    );
-  });
-
-  it('hands a build to one claimant only', () => {
+  it('never hands out a build already in the ledger, or one build twice', () => {
+    const one = [build('x', 'main', '2026-06-16T10:00:00.010Z')];
+    expect(assigned([claimant(1, 'heads/main', '2026-06-16T10:00:00Z')], one, ['x'])).toEqual({});
     const claimants = [
       claimant(1, 'heads/main', '2026-06-16T10:00:00Z'),
-      claimant(2, 'heads/main', '2026-06-16T10:00:01Z'),
+      claimant(2, 'heads/main', '2026-06-16T10:00:00.001Z'),
     ];
-    expect(assigned(claimants, [build('x', 'main', '2026-06-16T10:00:02Z')])).toEqual({ 1: 'x' });
-  });
-
-  it('ignores a build queued before the intent minus the skew', () => {
-    const early = [build('old', 'main', '2026-06-16T09:59:29.999Z')];
-    expect(assigned([claimant(1, 'heads/main', '2026-06-16T10:00:00Z')], early)).toEqual({});
-  });
-
-  it('claims a build queued exactly at the intent minus the skew', () => {
-    expect(DISCOVERY_SKEW_MS).toBe(30 * SECOND);
-    const edge = [build('edge', 'main', '2026-06-16T09:59:30.000Z')];
-    expect(assigned([claimant(1, 'heads/main', '2026-06-16T10:00:00Z')], edge)).toEqual({
-      1: 'edge',
-    });
+    expect(Object.keys(assigned(claimants, one))).toHaveLength(1);
   });
 
   it('ignores a build without a queued time', () => {
@@ -189,31 +268,99 @@ describe('assignBuilds', () => {
   });
 });
 
+describe('assignBuilds: random interleavings (property)', () => {
+  it('claims every own build for its own create and never a push outside a request', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -120_000, max: 120_000 }),
+        fc.array(
+          fc.record({
+            gapMs: fc.integer({ min: 3000, max: 60_000 }),
+            latencyMs: fc.integer({ min: 1, max: 1500 }),
+            servedAt: fc.double({ min: 0, max: 1, noNaN: true }),
+            pushMs: fc.option(fc.integer({ min: -5000, max: 5000 }), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        (offsetMs, creates) => {
+          const clock = new ServerClock();
+          let localMs = at('2026-06-16T10:00:00Z').getTime();
+          const claimants: Claimant[] = [];
+          const builds: RemoteBuild[] = [];
+          creates.forEach((c, i) => {
+            localMs += c.gapMs;
+            const sentMs = localMs;
+            const answeredMs = sentMs + c.latencyMs;
+            const servedMs = sentMs + c.latencyMs * c.servedAt + offsetMs;
+            clock.observe(sentMs, answeredMs, Math.floor(servedMs / 1000) * 1000);
+            const estimate = clock.estimate(answeredMs);
+            claimants.push({
+              id: i,
+              ref: 'heads/main',
+              sends: [{ sentAt: new Date(sentMs), answeredAt: new Date(answeredMs), estimate }],
+            });
+            builds.push(build(`own-${i}`, 'main', new Date(servedMs).toISOString()));
+            if (c.pushMs !== undefined) {
+              builds.push(
+                build(`push-${i}`, 'main', new Date(servedMs + c.pushMs).toISOString(), {
+                  username: 'someone-else',
+                }),
+              );
+            }
+          });
+          const result = assignBuilds(claimants, builds, new Set(), {
+            requestTimeoutMs: 30_000,
+            ownUsernames: ['bot'],
+          });
+          for (const [id, { build: claimed }] of result) {
+            expect(claimed.uuid).toBe(`own-${id}`);
+          }
+          expect(result.size).toBe(creates.length);
+          // Without the username hint, a push is claimed only from inside its claimant's window.
+          const blind = assignBuilds(claimants, builds, new Set(), { requestTimeoutMs: 30_000 });
+          for (const [id, { build: claimed }] of blind) {
+            const queuedMs = claimed.queuedAt!.getTime();
+            const { sentAt, answeredAt, estimate } = claimants[id]!.sends[0]!;
+            expect(queuedMs).toBeGreaterThanOrEqual(
+              sentAt.getTime() + estimate!.loMs - CLAIM_MARGIN_MS,
+            );
+            expect(queuedMs).toBeLessThanOrEqual(
+              answeredAt!.getTime() + estimate!.hiMs + CLAIM_MARGIN_MS,
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('walkHorizon', () => {
-  it('stops at the earliest intent minus the skew or the earliest followed build', () => {
+  it("stops at the earliest window's start or the earliest followed build", () => {
     const claimants = [
       claimant(1, 'heads/main', '2026-06-16T10:05:00Z'),
       claimant(2, 'heads/dev', '2026-06-16T10:01:00Z'),
     ];
-    expect(walkHorizon(claimants, [])).toEqual(at('2026-06-16T10:00:30Z'));
-    expect(walkHorizon(claimants, [at('2026-06-16T09:40:00Z')])).toEqual(
+    expect(walkHorizon(claimants, [], 30_000)).toEqual(at('2026-06-16T10:00:59.500Z'));
+    expect(walkHorizon(claimants, [at('2026-06-16T09:40:00Z')], 30_000)).toEqual(
       at('2026-06-16T09:40:00Z'),
     );
-    expect(walkHorizon([], [at('2026-06-16T09:40:00Z'), at('2026-06-16T09:30:00Z')])).toEqual(
-      at('2026-06-16T09:30:00Z'),
-    );
+    expect(
+      walkHorizon([], [at('2026-06-16T09:40:00Z'), at('2026-06-16T09:30:00Z')], 30_000),
+    ).toEqual(at('2026-06-16T09:30:00Z'));
   });
 
   it('is null when there is nothing to look for', () => {
-    expect(walkHorizon([], [])).toBeNull();
+    expect(walkHorizon([], [], 30_000)).toBeNull();
   });
 });
 
 describe('decidePending', () => {
-  const policy = { discoveryWindowMs: 2 * MINUTE, acceptedGiveUpMs: 10 * MINUTE };
+  const pendingPolicy = { ...policy, discoveryWindowMs: 2 * MINUTE, acceptedGiveUpMs: 10 * MINUTE };
   const intentAt = '2026-06-16T10:00:00Z';
   const unknown = (fields: Partial<PendingSlot> = {}): PendingSlot => ({
     ...claimant(7, 'heads/main', intentAt),
+    intentAt: at(intentAt),
     state: 'pending',
     attempts: 1,
     outcomeUnknown: true,
@@ -222,7 +369,7 @@ describe('decidePending', () => {
   const accepted = (fields: Partial<PendingSlot> = {}): PendingSlot =>
     unknown({ state: 'triggered', outcomeUnknown: false, ...fields });
   const decide = (slot: PendingSlot, now: string, builds: RemoteBuild[] = []) =>
-    decidePending([slot], builds, new Set(), at(now), policy);
+    decidePending([slot], builds, new Set(), at(now), pendingPolicy);
 
   it.each<[string, PendingSlot, string, object]>([
     [
@@ -277,28 +424,32 @@ describe('decidePending', () => {
   });
 
   it('claims the build of an accepted trigger', () => {
-    const found = build('b-1', 'main', '2026-06-16T10:00:04Z');
+    const found = build('b-1', 'main', '2026-06-16T10:00:00.012Z');
     expect(decide(accepted(), '2026-06-16T10:00:10Z', [found])).toEqual([
-      { kind: 'claim', id: 7, build: found },
+      { kind: 'claim', id: 7, build: found, claim: 'exact' },
     ]);
   });
 
   it('claims a late build for a re-sent slot like any other', () => {
-    const late = build('b-2', 'main', '2026-06-16T10:02:07Z');
-    const slot = unknown({ attempts: 2, lastAttemptAt: at('2026-06-16T10:02:05Z') });
+    const late = build('b-2', 'main', '2026-06-16T10:02:05.010Z');
+    const slot = unknown({
+      attempts: 2,
+      lastAttemptAt: at('2026-06-16T10:02:05Z'),
+      sends: [send(intentAt), send('2026-06-16T10:02:05Z')],
+    });
     expect(decide(slot, '2026-06-16T10:05:00Z', [late])).toEqual([
-      { kind: 'claim', id: 7, build: late },
+      { kind: 'claim', id: 7, build: late, claim: 'exact' },
     ]);
   });
 
   it('does not claim a build that another slot owns, and decides in input order', () => {
-    const owned = build('b-3', 'main', '2026-06-16T10:00:04Z');
+    const owned = build('b-3', 'main', '2026-06-16T10:00:00.010Z');
     const decisions = decidePending(
       [unknown({ id: 8 }), accepted({ id: 3 })],
       [owned],
       new Set(['b-3']),
       at('2026-06-16T10:02:00Z'),
-      policy,
+      pendingPolicy,
     );
     expect(decisions).toEqual([
       { kind: 'resend', id: 8 },

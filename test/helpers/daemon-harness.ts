@@ -115,6 +115,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     clock,
     logger,
     schedule: (n) => schedules.get(n),
+    requestTimeoutMs: options.requestTimeoutMs ?? 1000,
   });
   const controller = new AbortController();
   const reloaders: (() => void)[] = [];

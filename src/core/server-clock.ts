@@ -1,0 +1,100 @@
+/**
+ * The server's clock as seen from ours. Builds' `queued_at` is read in Codeship's clock, our
+ * intents in ours; to tell our build from a push made seconds earlier we need the offset between
+ * the two to within about one round trip, with no fixed skew allowance (README, "Build identity").
+ *
+ * Every answer carries a `Date` header (1 s resolution). An answer whose request left at `sentMs`
+ * and came back at `answeredMs` (our clock) was stamped at some server instant S with
+ * `Date <= S < Date + 1 s` and S = t + offset for some t in [sentMs, answeredMs], so
+ * `offset ∈ [Date − answeredMs, Date + 1 s − sentMs]`. The intersection over recent answers pins
+ * the offset; answers at different sub-second phases shrink it toward the round-trip time.
+ * Pure: times come in as arguments.
+ */
+
+/** The offset of the server's clock from ours (server = local + offset), as a closed interval. */
+export interface ClockEstimate {
+  /** Lowest offset consistent with every recent answer, in ms. */
+  readonly loMs: number;
+  /** Highest offset consistent with every recent answer, in ms. */
+  readonly hiMs: number;
+}
+
+/** Answers older than this no longer bound the offset (clocks drift). */
+export const CLOCK_BOUND_MAX_AGE_MS = 60 * 60 * 1000;
+/** The `Date` header's resolution. */
+const DATE_RESOLUTION_MS = 1000;
+/** Bounds kept at most; older ones go first (a busy daemon answers thousands of calls an hour). */
+const MAX_BOUNDS = 512;
+
+interface Bound extends ClockEstimate {
+  /** Our clock when the answer came back: its age counts from here. */
+  atMs: number;
+}
+
+/** Midpoint of an estimate: the single best guess of the offset. */
+export function offsetOf(estimate: ClockEstimate): number {
+  return (estimate.loMs + estimate.hiMs) / 2;
+}
+
+/** Width of an estimate: how well the offset is known. */
+export function widthOf(estimate: ClockEstimate): number {
+  return estimate.hiMs - estimate.loMs;
+}
+
+/** Parses an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`); null when absent or unreadable. */
+export function parseHttpDate(value: unknown): number | null {
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * Keeps the intersection of the bounds given by recent answers. A bound that contradicts the
+ * intersection (our clock or the server's jumped) starts it over from that bound alone, and so
+ * does `reset()`, which the daemon calls when it sees our clock jump.
+ */
+export class ServerClock {
+  private bounds: Bound[] = [];
+
+  /** Records one answer: sent and answered in our clock, `dateMs` from its `Date` header. */
+  observe(sentMs: number, answeredMs: number, dateMs: number): void {
+    if (!(answeredMs >= sentMs)) return;
+    const bound: Bound = {
+      loMs: dateMs - answeredMs,
+      hiMs: dateMs + DATE_RESOLUTION_MS - sentMs,
+      atMs: answeredMs,
+    };
+    this.prune(answeredMs);
+    const current = this.estimate(answeredMs);
+    if (current !== null && (bound.loMs > current.hiMs || bound.hiMs < current.loMs)) {
+      this.bounds = [];
+    }
+    this.bounds.push(bound);
+    if (this.bounds.length > MAX_BOUNDS) this.bounds.splice(0, this.bounds.length - MAX_BOUNDS);
+  }
+
+  /** The intersection of the bounds of the last hour at `nowMs`, or null before any answer. */
+  estimate(nowMs: number): ClockEstimate | null {
+    let loMs = Number.NEGATIVE_INFINITY;
+    let hiMs = Number.POSITIVE_INFINITY;
+    for (const bound of this.bounds) {
+      if (nowMs - bound.atMs > CLOCK_BOUND_MAX_AGE_MS || bound.atMs > nowMs) continue;
+      loMs = Math.max(loMs, bound.loMs);
+      hiMs = Math.min(hiMs, bound.hiMs);
+    }
+    if (!Number.isFinite(loMs) || !Number.isFinite(hiMs) || loMs > hiMs) return null;
+    return { loMs, hiMs };
+  }
+
+  /** Forgets every bound (our clock jumped: what we measured before no longer holds). */
+  reset(): void {
+    this.bounds = [];
+  }
+
+  private prune(nowMs: number): void {
+    // Bounds from our future mean our clock went back: they no longer describe it.
+    this.bounds = this.bounds.filter(
+      (b) => nowMs - b.atMs <= CLOCK_BOUND_MAX_AGE_MS && b.atMs <= nowMs,
+    );
+  }
+}
