@@ -18,7 +18,8 @@ const COMMANDS: Record<string, string> = {
   reconcile: 'one reconciliation pass, then exit',
   projects: "the organization's projects   [--json]",
   backup: 'online backup of the ledger, checked   FILE [--json]',
-  simulate: 'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE]',
+  simulate:
+    'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE] [--clock-offset D] [--push-rate R] [--push-spread D]',
   demo: 'simulator + daemon + example schedules that fire every few seconds, on data/',
 };
 
