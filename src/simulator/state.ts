@@ -3,6 +3,7 @@
  * performs on them. Time comes only from the injected `now` (the server's clock); ids are derived
  * by hashing, new builds' with a per-instance salt so no two simulators share them.
  */
+import { BranchHeads } from './heads.ts';
 import { commitSha, opaqueUuid } from './ids.ts';
 import { isRunning, isStoppable, type Run, runState } from './lifecycle.ts';
 import type { PushPlanner } from './pushes.ts';
@@ -72,12 +73,6 @@ export interface BuildRecord {
   pusher: boolean;
 }
 
-/** A branch's head from `atMs` on (the latest such change before an instant wins). */
-interface HeadChange {
-  atMs: number;
-  sha: string;
-}
-
 export interface WorldOptions {
   /** The server's clock (epoch ms). */
   now: () => number;
@@ -111,14 +106,13 @@ export class World {
   private nextSeq = 1;
   private nextProjectId = 1;
   private created = 0;
-  private pushed = 0;
-  /** Head changes by pushes, per `project uuid \n branch`, in the order they were made. */
-  private readonly heads = new Map<string, HeadChange[]>();
+  private readonly heads: BranchHeads;
 
   private readonly options: WorldOptions;
 
   constructor(seed: SimulatorSeed, options: WorldOptions) {
     this.options = options;
+    this.heads = new BranchHeads(options.idSalt);
     const startMs = options.now();
     for (const org of seed.organizations) {
       const record: OrgRecord = {
@@ -238,32 +232,12 @@ export class World {
     return opaqueUuid(`build/${this.options.idSalt}/${project.uuid}/${++this.created}`);
   }
 
-  /** The head SHA a branch starts with, before anyone pushes (stable per project and branch). */
-  branchHead(project: ProjectRecord, branch: string): string {
-    return commitSha(`head/${project.uuid}/${branch}`);
-  }
-
-  /** The head commit of a branch at `atMs`: the latest push at or before it, else `branchHead`. */
-  headAt(project: ProjectRecord, branch: string, atMs: number): string {
-    let best: HeadChange | null = null;
-    for (const change of this.heads.get(`${project.uuid}\n${branch}`) ?? []) {
-      if (change.atMs > atMs) continue;
-      // Ties go to the later push.
-      if (best === null || change.atMs >= best.atMs) best = change;
-    }
-    return best?.sha ?? this.branchHead(project, branch);
-  }
-
   /**
    * Someone else pushes to a branch at `atMs` (past, now or future): a new head commit from then
    * on and a build of it queued then, invisible until the server's clock reaches it.
    */
   push(project: ProjectRecord, branch: string, atMs: number, username: string): BuildRecord {
-    const sha = commitSha(`push/${this.options.idSalt}/${project.uuid}/${branch}/${++this.pushed}`);
-    const key = `${project.uuid}\n${branch}`;
-    const changes = this.heads.get(key) ?? [];
-    changes.push({ atMs, sha });
-    this.heads.set(key, changes);
+    const sha = this.heads.push(project.uuid, branch, atMs);
     const uuid = this.newBuildUuid(project);
     return this.addBuild(project, {
       uuid,
@@ -295,7 +269,7 @@ export class World {
     const created = this.addBuild(project, {
       uuid,
       branch,
-      commitSha: sha ?? this.headAt(project, branch, nowMs),
+      commitSha: sha ?? this.heads.at(project.uuid, branch, nowMs),
       username,
       pusher: false,
       run: this.liveRun(project, branch, uuid, nowMs),
