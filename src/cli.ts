@@ -19,7 +19,8 @@ const COMMANDS: Record<string, string> = {
   projects: "the organization's projects   [--json]",
   clock: "how far Codeship's clock is from this host's   [--samples N] [--json]",
   backup: 'online backup of the ledger, checked   FILE [--json]',
-  simulate: 'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE]',
+  simulate:
+    'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE] [--clock-offset D] [--push-rate R] [--push-spread D]',
   demo: 'simulator + daemon + example schedules that fire every few seconds, on data/',
 };
 

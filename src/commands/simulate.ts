@@ -1,11 +1,14 @@
 /**
- * `codeship-cron simulate [--port P] [--seed FILE] [--host H]`: runs the bundled Codeship API v2
- * simulator until SIGTERM/SIGINT, then closes it and exits 0.
+ * `codeship-cron simulate [--port P] [--seed FILE] [--host H] [--clock-offset D] [--push-rate R]
+ * [--push-spread D]`: runs the bundled Codeship API v2 simulator until SIGTERM/SIGINT, then
+ * closes it and exits 0.
  */
+import { parseDuration } from '../core/time.ts';
 import {
   DEMO_PASSWORD,
   DEMO_USERNAME,
   loadSeedFile,
+  type Pushes,
   type SimulatorSeed,
   startSimulator,
 } from '../simulator/index.ts';
@@ -21,18 +24,59 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** The server clock's offset from ours: a signed duration (`47s`, `-2m`, `+1h`, `0`). */
+function parseClockOffset(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const match = /^([+-]?)(.+)$/.exec(value.trim());
+  const ms = match === null ? null : parseDuration(match[2]!);
+  if (ms === null) {
+    throw new UsageError(
+      `--clock-offset must be a signed duration like 47s, -2m or 0 (got "${value}")`,
+    );
+  }
+  return match![1] === '-' ? -ms : ms;
+}
+
+/** Pushes by others from `--push-rate` (0..1) and `--push-spread` (a duration, default 5s). */
+function parsePushes(rate: string | undefined, spread: string | undefined): Pushes | null {
+  if (rate === undefined) {
+    if (spread !== undefined) throw new UsageError('--push-spread needs --push-rate');
+    return null;
+  }
+  const share = Number(rate);
+  if (rate.trim() === '' || !(share >= 0 && share <= 1)) {
+    throw new UsageError(`--push-rate must be a number from 0 to 1 (got "${rate}")`);
+  }
+  const spreadMs = parseDuration(spread ?? '5s');
+  if (spreadMs === null) {
+    throw new UsageError(`--push-spread must be a duration like 5s or 500ms (got "${spread}")`);
+  }
+  return { rate: share, spreadMs };
+}
+
 const simulate: Command = async (context) => {
   const { values } = parseCommandArgs(context, {
     port: { type: 'string' },
     seed: { type: 'string' },
     host: { type: 'string' },
+    'clock-offset': { type: 'string' },
+    'push-rate': { type: 'string' },
+    'push-spread': { type: 'string' },
   });
   const port = parsePort(values.port);
   const host = values.host ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
+  const clockOffsetMs = parseClockOffset(values['clock-offset']);
+  const pushes = parsePushes(values['push-rate'], values['push-spread']);
   const seed: SimulatorSeed | undefined =
     values.seed === undefined ? undefined : loadSeedFile(values.seed);
-  const simulator = await startSimulator({ port, host, ...(seed === undefined ? {} : { seed }) });
+  const simulator = await startSimulator({
+    port,
+    host,
+    clockOffsetMs,
+    pushes,
+    ...(seed === undefined ? {} : { seed }),
+  });
   // The default seed's demo password is public by design; a seed file's passwords are not printed.
   const who =
     seed === undefined

@@ -135,7 +135,7 @@ export class Api {
     const project = this.world.projects.get(params.project);
     if (project === undefined || project.org !== org) return errors(404, 'project not found');
     if (params.build === undefined) return route.handler(scope, project, undefined as never);
-    const build = project.builds.find((b) => b.uuid === params.build);
+    const build = this.world.findBuild(project, params.build);
     if (build === undefined) return errors(404, 'build not found');
     return route.handler(scope, project, build);
   }

@@ -1,6 +1,7 @@
 /**
- * Build endpoints: list (newest first), get, create/restart/stop (202, no body) and the
- * sub-resources (pipelines for Basic, services and steps for Pro; the other type gets an empty list).
+ * Build endpoints: list (newest first by first queued time; a build queued in the future is not
+ * there yet), get, create/restart/stop (202, no body) and the sub-resources (pipelines for Basic,
+ * services and steps for Pro; the other type gets an empty list).
  */
 import { type ApiResponse, errors, type Scope } from './http-types.ts';
 import { paginate } from './pagination.ts';
@@ -21,8 +22,9 @@ function login(username: string): string {
 /** GET …/builds */
 export function listBuilds(scope: Scope, project: ProjectRecord): ApiResponse {
   const { world, request } = scope;
-  const newestFirst = [...project.builds].sort((a, b) => b.seq - a.seq);
-  const rendered = newestFirst.map((b) => renderBuild(b, world.stateOf(b), request.baseUrl));
+  const rendered = world
+    .listed(project)
+    .map((b) => renderBuild(b, world.stateOf(b), request.baseUrl));
   const { body, link } = paginate('builds', rendered, request.query, buildsUrl(scope, project));
   return { status: 200, body, headers: link === null ? {} : { Link: link } };
 }

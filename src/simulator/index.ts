@@ -1,16 +1,19 @@
 /**
  * The Codeship API v2 simulator: a faithful stand-in for the retired service (see
  * shared/codeship-api/REFERENCE.md), used by the tests, the demo and the benchmarks on loopback.
- * Start one with `startSimulator()`; inspect it with `requests()` and `builds()`.
+ * Start one with `startSimulator()`; inspect it with `requests()` and `builds()`; steer it with
+ * `setFaults()`, `setPushes()`, `push()` and `setClockOffset()`.
  */
 export { RATE_LIMIT_TEXT, TWO_FACTOR_ERROR } from './api.ts';
 export { DEMO_PASSWORD, DEMO_USERNAME, defaultSeed } from './default-seed.ts';
 export { FaultInjector, matchesRoute, validateFaults } from './faults.ts';
+export { DEFAULT_PUSHER, validatePushes } from './pushes.ts';
 export { loadSeedFile, SeedError, validateSeed } from './seed.ts';
 export { startSimulator } from './server.ts';
 export type {
   AuthorizationKind,
   Faults,
+  Pushes,
   RequestRecord,
   SeedBuild,
   SeedOrganization,

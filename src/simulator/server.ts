@@ -1,15 +1,18 @@
 /**
  * The HTTP shell: reads requests, records them, applies faults and latency, asks the API for an
- * answer and writes it; also the unauthenticated inspection endpoints under /_simulator/.
+ * answer and writes it with the server clock's `Date`; /_simulator/ goes to the admin endpoints.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { coerceError } from '../core/errors.ts';
+import { CodeshipCronError, coerceError } from '../core/errors.ts';
+import { answerAdmin, pushOrThrow } from './admin.ts';
 import { Api, routeTemplate } from './api.ts';
 import { RateLimiter, readCredential, Tokens } from './auth.ts';
 import { defaultSeed } from './default-seed.ts';
-import { type FaultDecision, FaultInjector, validateFaults } from './faults.ts';
+import { type FaultDecision, FaultInjector } from './faults.ts';
 import type { ApiResponse } from './http-types.ts';
+import { PushPlanner } from './pushes.ts';
 import { validateSeed } from './seed.ts';
 import { World } from './state.ts';
 import type { RequestRecord, Simulator, SimulatorOptions } from './types.ts';
@@ -46,8 +49,16 @@ function parseBody(raw: string): { body: unknown; invalid: boolean } {
   }
 }
 
-function send(response: ServerResponse, answer: ApiResponse): void {
-  const headers: Record<string, string> = { ...answer.headers };
+/**
+ * Writes an answer. `Date` comes from the server's clock (`serverMs`), in HTTP-date form with 1 s
+ * resolution like any web server's, instead of the real time Node would add.
+ */
+function send(response: ServerResponse, answer: ApiResponse, serverMs: number): void {
+  response.sendDate = false;
+  const headers: Record<string, string> = {
+    ...answer.headers,
+    Date: new Date(serverMs).toUTCString(),
+  };
   let payload = '';
   if (answer.text !== undefined) {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
@@ -73,69 +84,78 @@ function errorAnswer(status: 500 | 502 | 503): ApiResponse {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function checkOptions(options: SimulatorOptions): void {
+  const issues: string[] = [];
+  const offset = options.clockOffsetMs;
+  if (offset !== undefined && !Number.isFinite(offset)) {
+    issues.push(`clockOffsetMs: must be a finite number of milliseconds (got ${offset})`);
+  }
+  const salt = options.idSalt;
+  if (salt !== undefined && (typeof salt !== 'string' || salt === '')) {
+    issues.push(`idSalt: must be a non-empty string (got ${JSON.stringify(salt)})`);
+  }
+  if (issues.length > 0) {
+    throw new CodeshipCronError(
+      'ERR_SIMULATOR_OPTIONS',
+      `invalid simulator options:\n  ${issues.join('\n  ')}`,
+    );
+  }
+}
+
 /**
  * Starts a simulator on `host` (default 127.0.0.1) and `port` (default 0: any free port).
- * Throws a SeedError for an invalid seed and a CodeshipCronError for invalid faults.
+ * Throws a SeedError for an invalid seed and a CodeshipCronError for invalid faults, pushes
+ * (`ERR_SIMULATOR_PUSHES`) or options (`ERR_SIMULATOR_OPTIONS`).
  */
 export async function startSimulator(
   options: SimulatorOptions & { port?: number; host?: string } = {},
 ): Promise<Simulator> {
+  checkOptions(options);
   const now = options.now ?? Date.now;
-  const seed = validateSeed(options.seed ?? defaultSeed(now()), 'options.seed');
+  let clockOffsetMs = options.clockOffsetMs ?? 0;
+  // The server's clock: everything inside the simulator runs on it.
+  const serverNow = () => now() + clockOffsetMs;
+  const seed = validateSeed(options.seed ?? defaultSeed(serverNow()), 'options.seed');
+  const faults = new FaultInjector(options.faults ?? {});
+  const pushes = new PushPlanner(options.pushes ?? null);
   const world = new World(seed, {
-    now,
+    now: serverNow,
     buildDurationMs: options.buildDurationMs ?? 60_000,
     outcome: options.outcome ?? (({ branch }) => (branch.includes('fail') ? 'error' : 'success')),
+    idSalt: options.idSalt ?? randomUUID(),
+    pushes,
   });
   const limiter = new RateLimiter(
     options.rateLimit === undefined ? { requests: 60, windowMs: 60_000 } : options.rateLimit,
   );
-  const faults = new FaultInjector(options.faults ?? {});
-  const api = new Api(world, new Tokens(options.tokenTtlSeconds ?? 3600), limiter, now);
+  const api = new Api(world, new Tokens(options.tokenTtlSeconds ?? 3600), limiter, serverNow);
   let records: RequestRecord[] = [];
+  const admin = {
+    world,
+    faults,
+    pushes,
+    requests: () => records.map((r) => ({ ...r, query: { ...r.query } })),
+    resetRequests: () => {
+      records = [];
+    },
+  };
   const sockets = new Set<Socket>();
   const host = options.host ?? '127.0.0.1';
   let baseUrl = '';
   let closing: Promise<void> | null = null;
 
-  async function inspect(
-    request: IncomingMessage,
-    response: ServerResponse,
-    path: string,
-  ): Promise<void> {
-    const route = `${request.method} ${path}`;
-    if (route === 'GET /_simulator/requests') return send(response, { status: 200, body: records });
-    if (route === 'GET /_simulator/builds') {
-      return send(response, { status: 200, body: world.allBuilds().map((b) => world.snapshot(b)) });
-    }
-    if (route === 'GET /_simulator/faults')
-      return send(response, { status: 200, body: faults.current });
-    if (route === 'POST /_simulator/reset-requests') {
-      records = [];
-      return send(response, { status: 204 });
-    }
-    if (route === 'POST /_simulator/faults') {
-      const { body, invalid } = parseBody(await readBody(request));
-      try {
-        if (invalid) throw new Error('invalid faults: the body is not valid JSON');
-        faults.set(validateFaults(body ?? {}));
-      } catch (error) {
-        return send(response, { status: 400, body: { errors: [coerceError(error).message] } });
-      }
-      return send(response, { status: 200, body: faults.current });
-    }
-    send(response, { status: 404, body: { errors: ['route not found'] } });
-  }
-
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://simulator');
     const path = url.pathname;
-    if (path.startsWith('/_simulator/')) return inspect(request, response, path);
     const method = request.method ?? 'GET';
-    const { body, invalid } = parseBody(await readBody(request));
+    const raw = await readBody(request);
+    if (path.startsWith('/_simulator/')) {
+      return send(response, answerAdmin(admin, method, path, raw), serverNow());
+    }
+    const { body, invalid } = parseBody(raw);
     const credential = readCredential(request.headers.authorization);
     const record: RequestRecord = {
-      at: new Date(now()).toISOString(),
+      at: new Date(serverNow()).toISOString(),
       method,
       path,
       query: Object.fromEntries(url.searchParams),
@@ -153,7 +173,7 @@ export async function startSimulator(
       if (fault.kind === 'reset') return void request.socket.destroy();
       const result = fault.kind === 'error' ? errorAnswer(fault.status) : answer();
       record.status = result.status;
-      send(response, result);
+      send(response, result, serverNow());
     };
     const fault = faults.decide(method, template, path);
     const latencyMs = faults.latencyMs(method, template, path);
@@ -181,7 +201,11 @@ export async function startSimulator(
     response.setHeader('Date', new Date(now()).toUTCString());
     serve(request, response).catch((error: unknown) => {
       if (!response.headersSent)
-        send(response, { status: 500, body: { errors: [coerceError(error).message] } });
+        send(
+          response,
+          { status: 500, body: { errors: [coerceError(error).message] } },
+          serverNow(),
+        );
     });
   });
   server.on('connection', (socket) => {
@@ -202,12 +226,17 @@ export async function startSimulator(
   return {
     url: baseUrl,
     port,
-    requests: () => records.map((r) => ({ ...r, query: { ...r.query } })),
-    resetRequests: () => {
-      records = [];
-    },
+    requests: admin.requests,
+    resetRequests: admin.resetRequests,
     builds: () => world.allBuilds().map((b) => world.snapshot(b)),
     setFaults: (next) => faults.set(next),
+    setPushes: (next) => pushes.set(next),
+    setClockOffset: (next) => {
+      checkOptions({ clockOffsetMs: next });
+      clockOffsetMs = next;
+    },
+    push: (project, branch, username) =>
+      pushOrThrow(admin, { project, branch, ...(username === undefined ? {} : { username }) }),
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -1,9 +1,12 @@
 /**
  * The simulated world: users, organizations, projects and builds, and the operations the API
- * performs on them. Time comes only from the injected `now`; ids are derived deterministically.
+ * performs on them. Time comes only from the injected `now` (the server's clock); ids are derived
+ * by hashing, new builds' with a per-instance salt so no two simulators share them.
  */
+import { BranchHeads } from './heads.ts';
 import { commitSha, opaqueUuid } from './ids.ts';
 import { isRunning, isStoppable, type Run, runState } from './lifecycle.ts';
+import type { PushPlanner } from './pushes.ts';
 import { SCOPES } from './seed.ts';
 import type { SimBuild, SimulatorSeed } from './types.ts';
 
@@ -44,14 +47,19 @@ export interface ProjectRecord {
   createdAtMs: number;
   updatedAtMs: number;
   settings: ProjectSettings;
-  /** Builds in creation order; the API lists them reversed (newest first). */
+  /** Builds in creation order; the API lists them by `listedAtMs`, newest first. */
   builds: BuildRecord[];
 }
 
 export interface BuildRecord {
   uuid: string;
-  /** Global creation order: the list position, kept by a Basic restart. */
+  /** Global creation order: breaks ties of `listedAtMs`. */
   seq: number;
+  /**
+   * When the build was first queued: its list position (a Basic restart keeps it), and until
+   * then (a push in the future) the build is invisible.
+   */
+  listedAtMs: number;
   project: ProjectRecord;
   ref: string;
   branch: string;
@@ -61,12 +69,18 @@ export interface BuildRecord {
   run: Run;
   runs: number;
   ghost: boolean;
+  /** Queued by a push by someone else. */
+  pusher: boolean;
 }
 
 export interface WorldOptions {
+  /** The server's clock (epoch ms). */
   now: () => number;
   buildDurationMs: number;
   outcome: (build: { branch: string; projectName: string; uuid: string }) => 'success' | 'error';
+  /** Mixed into new build UUIDs and pushed commits. */
+  idSalt: string;
+  pushes: PushPlanner;
 }
 
 /** Default settings of a new project, as the create fixtures show them. */
@@ -92,11 +106,13 @@ export class World {
   private nextSeq = 1;
   private nextProjectId = 1;
   private created = 0;
+  private readonly heads: BranchHeads;
 
   private readonly options: WorldOptions;
 
   constructor(seed: SimulatorSeed, options: WorldOptions) {
     this.options = options;
+    this.heads = new BranchHeads(options.idSalt);
     const startMs = options.now();
     for (const org of seed.organizations) {
       const record: OrgRecord = {
@@ -119,6 +135,7 @@ export class World {
             commitSha:
               build.commitSha ?? commitSha(`${created.name}/${build.branch}/${queuedAtMs}`),
             username: build.username ?? 'demo',
+            pusher: false,
             run: {
               queuedAtMs,
               fixed: { status: build.status, finishedAtMs },
@@ -145,6 +162,11 @@ export class World {
         organizations,
       });
     }
+  }
+
+  /** The server's clock (epoch ms). */
+  now(): number {
+    return this.options.now();
   }
 
   /** Adds a project to an organization (seed or POST .../projects). */
@@ -179,11 +201,12 @@ export class World {
 
   private addBuild(
     project: ProjectRecord,
-    build: Pick<BuildRecord, 'uuid' | 'branch' | 'commitSha' | 'username' | 'run'>,
+    build: Pick<BuildRecord, 'uuid' | 'branch' | 'commitSha' | 'username' | 'run' | 'pusher'>,
   ): BuildRecord {
     const record: BuildRecord = {
       ...build,
       seq: this.nextSeq++,
+      listedAtMs: build.run.queuedAtMs,
       project,
       ref: `heads/${build.branch}`,
       commitMessage: `Update ${build.branch}`,
@@ -194,9 +217,9 @@ export class World {
     return record;
   }
 
-  private liveRun(project: ProjectRecord, branch: string, uuid: string): Run {
+  private liveRun(project: ProjectRecord, branch: string, uuid: string, atMs: number): Run {
     return {
-      queuedAtMs: this.options.now(),
+      queuedAtMs: atMs,
       fixed: null,
       durationMs: this.options.buildDurationMs,
       outcome: this.options.outcome({ branch, projectName: project.name, uuid }),
@@ -204,14 +227,33 @@ export class World {
     };
   }
 
-  /** The head SHA the simulator pretends a branch has (stable per project and branch). */
-  branchHead(project: ProjectRecord, branch: string): string {
-    return commitSha(`head/${project.uuid}/${branch}`);
+  /** A UUID no other build of any simulator instance has (salted, counted). */
+  private newBuildUuid(project: ProjectRecord): string {
+    return opaqueUuid(`build/${this.options.idSalt}/${project.uuid}/${++this.created}`);
   }
 
   /**
-   * POST .../builds: a new waiting build on top of the list, or null when `ref` is not
-   * `heads/<branch>` (the real API accepts that and silently builds nothing).
+   * Someone else pushes to a branch at `atMs` (past, now or future): a new head commit from then
+   * on and a build of it queued then, invisible until the server's clock reaches it.
+   */
+  push(project: ProjectRecord, branch: string, atMs: number, username: string): BuildRecord {
+    const sha = this.heads.push(project.uuid, branch, atMs);
+    const uuid = this.newBuildUuid(project);
+    return this.addBuild(project, {
+      uuid,
+      branch,
+      commitSha: sha,
+      username,
+      pusher: true,
+      run: this.liveRun(project, branch, uuid, atMs),
+    });
+  }
+
+  /**
+   * POST .../builds: a new waiting build of `sha` (default: the branch's head now) on top of the
+   * list, or null when `ref` is not `heads/<branch>` (the real API accepts that and silently
+   * builds nothing). A create that builds may get a push by someone else around it (`pushes`);
+   * a push before it changes the head only for later creates.
    */
   createBuild(
     project: ProjectRecord,
@@ -222,32 +264,40 @@ export class World {
     const match = /^heads\/(.+)$/.exec(ref);
     if (match === null) return null;
     const branch = match[1]!;
-    const uuid = opaqueUuid(`build/${project.uuid}/${++this.created}`);
-    return this.addBuild(project, {
+    const nowMs = this.options.now();
+    const uuid = this.newBuildUuid(project);
+    const created = this.addBuild(project, {
       uuid,
       branch,
-      commitSha: sha ?? this.branchHead(project, branch),
+      commitSha: sha ?? this.heads.at(project.uuid, branch, nowMs),
       username,
-      run: this.liveRun(project, branch, uuid),
+      pusher: false,
+      run: this.liveRun(project, branch, uuid, nowMs),
     });
+    const offsetMs = this.options.pushes.decide();
+    if (offsetMs !== null)
+      this.push(project, branch, nowMs + offsetMs, this.options.pushes.username);
+    return created;
   }
 
   /** POST .../restart: ignored while running; Basic re-runs in place, Pro adds a new build on top. */
   restartBuild(build: BuildRecord, username: string): void {
     if (isRunning(this.stateOf(build).status)) return;
     const { project } = build;
+    const nowMs = this.options.now();
     if (project.type === 'basic') {
-      build.run = this.liveRun(project, build.branch, build.uuid);
+      build.run = this.liveRun(project, build.branch, build.uuid, nowMs);
       build.runs += 1;
       return;
     }
-    const uuid = opaqueUuid(`build/${project.uuid}/${++this.created}`);
+    const uuid = this.newBuildUuid(project);
     this.addBuild(project, {
       uuid,
       branch: build.branch,
       commitSha: build.commitSha,
       username,
-      run: this.liveRun(project, build.branch, uuid),
+      pusher: false,
+      run: this.liveRun(project, build.branch, uuid, nowMs),
     });
   }
 
@@ -260,9 +310,37 @@ export class World {
     return runState(build.run, this.options.now());
   }
 
-  /** Every build of every project, oldest first. */
+  /** Whether a build has been queued yet (a push in the future has not). */
+  isVisible(build: BuildRecord): boolean {
+    return build.listedAtMs <= this.options.now();
+  }
+
+  /** A project's visible builds as the API lists them: newest first by first queued time. */
+  listed(project: ProjectRecord): BuildRecord[] {
+    return project.builds
+      .filter((b) => this.isVisible(b))
+      .sort((a, b) => b.listedAtMs - a.listedAtMs || b.seq - a.seq);
+  }
+
+  /** A visible build of a project by UUID, or undefined. */
+  findBuild(project: ProjectRecord, uuid: string): BuildRecord | undefined {
+    return project.builds.find((b) => b.uuid === uuid && this.isVisible(b));
+  }
+
+  /** A project by UUID, else by name (the first in creation order), or undefined. */
+  findProject(nameOrUuid: string): ProjectRecord | undefined {
+    return (
+      this.projects.get(nameOrUuid) ??
+      [...this.projects.values()].find((p) => p.name === nameOrUuid)
+    );
+  }
+
+  /** Every visible build of every project, in creation order. */
   allBuilds(): BuildRecord[] {
-    return [...this.projects.values()].flatMap((p) => p.builds).sort((a, b) => a.seq - b.seq);
+    return [...this.projects.values()]
+      .flatMap((p) => p.builds)
+      .filter((b) => this.isVisible(b))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   /** The inspection view of a build at now(). */
@@ -278,6 +356,8 @@ export class World {
       queuedAt: new Date(build.run.queuedAtMs).toISOString(),
       finishedAt: state.finishedAtMs === null ? null : new Date(state.finishedAtMs).toISOString(),
       commitSha: build.commitSha,
+      username: build.username,
+      pusher: build.pusher,
       ghost: build.ghost,
     };
   }

@@ -64,6 +64,22 @@ export interface Faults {
   seed?: number;
 }
 
+/**
+ * Pushes by others: on a create that builds something, with probability `rate` someone else
+ * pushes to the same branch at `create + offset`, the offset uniform in [-spreadMs, +spreadMs].
+ * A push sets a new head commit from that instant on and queues a build of it, then.
+ */
+export interface Pushes {
+  /** 0..1: the share of creates that get a push by someone else around them. */
+  rate: number;
+  /** Milliseconds (0..86 400 000): how far before or after the create the push happens. */
+  spreadMs: number;
+  /** PRNG seed so push sequences are reproducible (default 1). */
+  seed?: number;
+  /** Who pushes: the `username` of their builds (default `someone-else`). */
+  username?: string;
+}
+
 /** How a simulator behaves; every field has a default. */
 export interface SimulatorOptions {
   /** Default: `defaultSeed(now())`. */
@@ -79,6 +95,18 @@ export interface SimulatorOptions {
   /** Final status of a new run; default 'error' when the branch name contains "fail". */
   outcome?: (build: { branch: string; projectName: string; uuid: string }) => 'success' | 'error';
   faults?: Faults;
+  /**
+   * The server's clock is `now() + clockOffsetMs` (default 0): every instant the simulator
+   * reports (build and project times, token expiry, request records, the `Date` header) is in it.
+   */
+  clockOffsetMs?: number;
+  /** Pushes by others around creates; default none. */
+  pushes?: Pushes | null;
+  /**
+   * Mixed into the UUIDs of new builds (created, pushed, Pro restarts) so two simulators never
+   * hand out the same ones; default a random UUID. Seeded history keeps its fixed UUIDs.
+   */
+  idSalt?: string;
 }
 
 /** The kind of credential a request carried (never the credential itself). */
@@ -107,6 +135,10 @@ export interface SimBuild {
   queuedAt: string;
   finishedAt: string | null;
   commitSha: string;
+  /** The login shown as the build's `username`. */
+  username: string;
+  /** Queued by a push by someone else (`pushes` or `push()`), not by an API create. */
+  pusher: boolean;
   /** Created by a ghostCreate fault: the client was never told it succeeded. */
   ghost: boolean;
 }
@@ -120,10 +152,23 @@ export interface Simulator {
   requests(): RequestRecord[];
   /** Forgets the recorded requests. */
   resetRequests(): void;
-  /** Every build of every project, oldest first, with its status at `now()`. */
+  /**
+   * Every build of every project in creation order (a back-dated push comes after the create
+   * that caused it), with its status at the server's now; builds queued in the future are hidden.
+   */
   builds(): SimBuild[];
   /** Replaces the faults (and restarts the fault PRNG from `faults.seed`). */
   setFaults(faults: Faults): void;
+  /** Replaces the pushes by others (null: none) and restarts their PRNG from `pushes.seed`. */
+  setPushes(pushes: Pushes | null): void;
+  /** Moves the server's clock to `now() + clockOffsetMs`. */
+  setClockOffset(clockOffsetMs: number): void;
+  /**
+   * Someone else pushes to `branch` of `project` (its name or UUID) now: a new head commit and a
+   * build of it queued now, by `username` (default the pushes' username, else `someone-else`).
+   * Throws a CodeshipCronError `ERR_SIMULATOR_PUSH` for an unknown project or an empty branch.
+   */
+  push(project: string, branch: string, username?: string): SimBuild;
   /** Closes all connections (including held ones) and the server. */
   close(): Promise<void>;
 }

@@ -109,6 +109,8 @@ describe('loadSeedFile', () => {
           queuedAt: '2025-03-01T11:59:00.000Z',
           finishedAt: null,
           commitSha: expect.stringMatching(/^[0-9a-f]{40}$/),
+          username: 'demo',
+          pusher: false,
           ghost: false,
         },
       ]);

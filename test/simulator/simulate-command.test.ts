@@ -42,6 +42,49 @@ describe('codeship-cron simulate', () => {
     expect(stderr).toBe('');
   });
 
+  it('runs the server clock 2 min behind ours with pushes by others switched on', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'simulate',
+        '--port',
+        '0',
+        '--clock-offset=-2m',
+        '--push-rate',
+        '1',
+        '--push-spread',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+          const match = /listening on (\S+)/.exec(stdout);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      const sentAtMs = Date.now();
+      const auth = await fetch(`${url}/auth`, {
+        method: 'POST',
+        headers: { Authorization: basicAuth('demo@example.com', 'demo-password') },
+      });
+      const offsetMs = Date.parse(auth.headers.get('date')!) - sentAtMs;
+      expect(offsetMs).toBeGreaterThan(-125_000);
+      expect(offsetMs).toBeLessThan(-115_000);
+      const pushes = await fetch(`${url.replace(/\/v2$/, '')}/_simulator/pushes`);
+      expect(await pushes.json()).toEqual({ rate: 1, spreadMs: 0 });
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   it('answers usage errors with exit 2', () => {
     const result = spawnSync(process.execPath, [CLI, 'simulate', '--port', 'abc'], {
       encoding: 'utf8',
@@ -51,6 +94,23 @@ describe('codeship-cron simulate', () => {
     const unknown = spawnSync(process.execPath, [CLI, 'simulate', '--bogus'], { encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("error: Unknown option '--bogus'");
+    for (const [args, message] of [
+      [
+        ['--clock-offset', 'soon'],
+        '--clock-offset must be a signed duration like 47s, -2m or 0 (got "soon")',
+      ],
+      [['--push-rate', '2'], '--push-rate must be a number from 0 to 1 (got "2")'],
+      [
+        ['--push-rate', '0.5', '--push-spread', 'wide'],
+        '--push-spread must be a duration like 5s or 500ms (got "wide")',
+      ],
+      [['--push-spread', '5s'], '--push-spread needs --push-rate'],
+    ] as const) {
+      const result = spawnSync(process.execPath, [CLI, 'simulate', ...args], { encoding: 'utf8' });
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`error: ${message}\n`);
+      expect(result.stderr).toContain('[--clock-offset D] [--push-rate R] [--push-spread D]');
+    }
   });
 
   it('reports an invalid seed file with exit 1', () => {
