@@ -197,8 +197,6 @@ export async function startSimulator(
   }
 
   const server = createServer((request, response) => {
-    // Every answer carries the simulated server clock (HTTP-date), never the real one.
-    response.setHeader('Date', new Date(now()).toUTCString());
     serve(request, response).catch((error: unknown) => {
       if (!response.headersSent)
         send(
