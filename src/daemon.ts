@@ -9,7 +9,9 @@
 import type { SlotRecord } from './adapters/ledger.ts';
 import type { ScheduleIssue } from './core/errors.ts';
 import { coerceError, formatScheduleIssue } from './core/errors.ts';
+import { probeDelayMs } from './core/server-clock.ts';
 import { SECOND } from './core/time.ts';
+import { probeServerClock } from './daemon/clock-probe.ts';
 import { createReconcileMemory, dueProjects, reconcileOnce } from './daemon/reconcile.ts';
 import type { Runtime } from './daemon/runtime.ts';
 import type { LoadedFile, ScheduleSet } from './daemon/schedule-set.ts';
@@ -193,6 +195,9 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
         if (!backlog || now.getTime() - lastPassMs >= MAX_HOLD_BACK_MS) {
           const plan = dueProjects(rt, memory, now);
           if (plan.due.length > 0) {
+            // Until the server clock is known to a few ms, each pass starts where Codeship's
+            // second turns over mid-estimate, so its answers narrow it (core/server-clock.ts).
+            await rt.clock.sleep(probeDelayMs(now.getTime(), rt.api.clockEstimate()), signal);
             await track(reconcileOnce(rt, signal, { memory, projects: plan.due }));
             lastPassMs = rt.clock.now().getTime();
           }
@@ -208,7 +213,12 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
 
   rt.logger.info({ schedules: schedules.size, ledger: rt.ledger.file }, 'daemon started');
   rt.events.emit('schedules', { count: schedules.size, issues: 0 });
-  await Promise.all([tickLoop(), sendLoop(), reconcileLoop()]);
+  await Promise.all([
+    tickLoop(),
+    sendLoop(),
+    reconcileLoop(),
+    probeServerClock(rt, signal).catch(() => undefined),
+  ]);
   await Promise.allSettled([...inFlight]);
   rt.events.off('attempt', onAttempt);
   rt.logger.info({}, 'daemon stopped');

@@ -49,6 +49,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     match: {
       requestTimeoutMs: parts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       ownUsernames: ownUsernames(parts.config.api?.username),
+      ownNameSeen: false,
     },
     sending: new Set(),
     schedule: parts.schedule,

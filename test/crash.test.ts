@@ -35,6 +35,8 @@ const SETTLE_BOUND_MS = 75_000;
  * (reported with a failure, not asserted: see `suspectClaims`).
  */
 const ATTRIBUTION_WINDOW_MS = 1500;
+/** How far the simulator's clock runs ahead of the daemon's. */
+const SERVER_AHEAD_MS = 47_000;
 
 const SCHEDULES: readonly (ExpectedSchedule & { project: string; extra?: string })[] = [
   { name: 'crash-api', cron: '* * * * * *', branches: ['main'], project: 'acme/api' },
@@ -47,6 +49,13 @@ const SCHEDULES: readonly (ExpectedSchedule & { project: string; extra?: string 
     extra: 'overlap: skip',
   },
 ];
+
+/** How many times each value occurs. */
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
 
 function schedulesYaml(): string {
   const entries = SCHEDULES.map((s) =>
@@ -94,6 +103,10 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
   sim = await startTestSimulator({
     buildDurationMs: 3000,
     rateLimit: null,
+    // Codeship's clock 47 s ahead of ours, and other people pushing within 5 s of half the
+    // creates: every claim must still be one of our own builds (README, "Build identity").
+    clockOffsetMs: SERVER_AHEAD_MS,
+    pushes: { rate: 0.5, spreadMs: 5000, seed },
     // ghost: built but the answer is lost; error/reset: not built and the answer is lost too.
     faults: {
       ghostCreateRate: 0.2,
@@ -180,7 +193,10 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
   const projectUuids = new Set(snapshot.slots.map((s) => s.project_uuid).filter((u) => u !== null));
   const builds = sim
     .builds()
-    .filter((b) => Date.parse(b.queuedAt) >= startedAtMs && projectUuids.has(b.projectUuid));
+    .filter(
+      (b) =>
+        Date.parse(b.queuedAt) >= startedAtMs + SERVER_AHEAD_MS && projectUuids.has(b.projectUuid),
+    );
   const problems = checkExactlyOnce({
     snapshot,
     builds,
@@ -189,8 +205,9 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     // A slot due just before the removal may not have been ticked yet: it may or may not exist.
     until: new Date(removedAt.getTime() - 2000),
     latestAllowed: removedAt,
+    serverOffsetMs: SERVER_AHEAD_MS,
   });
-  suspects = suspectClaims(snapshot, builds, ATTRIBUTION_WINDOW_MS);
+  suspects = suspectClaims(snapshot, builds, ATTRIBUTION_WINDOW_MS, SERVER_AHEAD_MS);
   const byState: Record<string, number> = {};
   for (const slot of snapshot.slots) {
     const key = `${slot.state}${slot.reason ? `:${slot.reason.split(' ')[0]}` : ''}`;
@@ -205,6 +222,8 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     byState,
     builds: builds.length,
     ghostBuilds: builds.filter((b) => b.ghost).length,
+    pushes: builds.filter((b) => b.pusher).length,
+    claims: countBy(snapshot.slots.map((s) => s.claim ?? 'none')),
     resent: snapshot.slots.filter((s) => s.attempts === 2).length,
     suspectClaims: suspects.length,
   };
@@ -217,6 +236,7 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     { stillOpen: open.map(describeSlot), problems },
     `exactly-once violations, and slots still open ${SETTLE_BOUND_MS} ms after the schedules were removed (seed ${seed})`,
   ).toEqual({ stillOpen: [], problems: [] });
+  expect(stats.pushes).toBeGreaterThan(5);
   expect(end, `final run did not stop cleanly on SIGTERM; stderr: ${final.stderr()}`).toEqual({
     code: 0,
     signal: null,

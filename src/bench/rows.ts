@@ -229,5 +229,57 @@ export function rows(quick: boolean): Row[] {
       unit: '',
       target: atMost(1, ''),
     },
+    ...identityRows(quick),
   ];
+}
+
+/** Build identity: the daemon against the fixed window it replaced, pushers named or not. */
+function identityRows(quick: boolean): Row[] {
+  const creates = quick ? 100 : 1000;
+  const cases = [
+    ['identity-other', 'pushes by other users'],
+    ['identity-same', "pushes under the API user's own name (time alone decides)"],
+  ] as const;
+  return cases.flatMap(([source, who]) => {
+    const scenario = `build identity (${creates} creates, ${who}, within ±5 s of half, server clock +47 s)`;
+    return [
+      {
+        source,
+        key: 'wrongClaims',
+        scenario,
+        label: 'claims of a push by someone else',
+        unit: '',
+        target: exactly(0),
+      },
+      {
+        source,
+        key: 'unclaimedOwn',
+        scenario,
+        label: 'our builds no slot claimed',
+        unit: '',
+        target: exactly(0),
+      },
+      {
+        source,
+        key: 'ambiguousClaims',
+        scenario,
+        label: 'claims recorded as `nearest of N`',
+        unit: '',
+      },
+      {
+        source,
+        key: 'fixedWindowWrongClaims',
+        scenario,
+        label: 'old fixed window (-30 s…+60 s): claims of a push',
+        unit: '',
+      },
+      {
+        source,
+        key: 'fixedWindowUnclaimedOwn',
+        scenario,
+        label: 'old fixed window: our builds unclaimed',
+        unit: '',
+      },
+    ];
+  });
 }

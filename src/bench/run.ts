@@ -27,6 +27,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'economy-batch', script: 'economy.js', args: ['--pattern', 'batch'] },
   { id: 'economy-staggered', script: 'economy.js', args: ['--pattern', 'staggered'] },
   { id: 'drain', script: 'drain.js', args: [] },
+  { id: 'identity-other', script: 'identity.js', args: ['--names', 'other'] },
+  { id: 'identity-same', script: 'identity.js', args: ['--names', 'same'] },
 ];
 
 const here = fileURLToPath(new URL('.', import.meta.url));

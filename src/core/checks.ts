@@ -22,8 +22,6 @@ export interface CheckSlot {
   outcomeUnknown: boolean;
   /** When its latest create was sent (null: not sent yet, nothing to look for). */
   lastAttemptAt: Date | null;
-  /** When its build was queued, once discovered. */
-  buildQueuedAt: Date | null;
 }
 
 export interface CheckPolicy {
@@ -56,7 +54,9 @@ export function nextCheckAt(
     if (walked < decision) return new Date(decision);
     return new Date(walked + MIN_BACKOFF_MS);
   }
-  const startMs = slot.buildQueuedAt?.getTime() ?? sentMs;
+  // Our clock throughout: the build's queued_at is in Codeship's (README, "Build identity"), and
+  // it was queued while the create was served, so the send time stands for it.
+  const startMs = sentMs;
   const expectedEndMs = startMs + Math.min(Math.max(expectedMs, 0), MAX_FIRST_LOOK_MS);
   let atMs: number;
   if (walked < expectedEndMs) atMs = expectedEndMs;

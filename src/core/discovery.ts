@@ -55,8 +55,22 @@ export interface Claimant {
 export interface MatchPolicy {
   /** How long a request could still be served when its end was never recorded (a crash). */
   requestTimeoutMs: number;
-  /** The API user's names as builds may show them (`username`): preferred among candidates. */
+  /** The API user's names as builds may show them (`username`). */
   ownUsernames?: readonly string[];
+  /**
+   * True once any build listed so far showed one of `ownUsernames` (`showsOwnName`): Codeship
+   * names the builds we start that way, so a build under another name is never ours.
+   */
+  ownNameSeen?: boolean;
+}
+
+/** True when one of `builds` carries one of the API user's names. */
+export function showsOwnName(
+  builds: readonly RemoteBuild[],
+  ownUsernames: readonly string[] | undefined,
+): boolean {
+  const own = new Set((ownUsernames ?? []).map((name) => name.toLowerCase()));
+  return own.size > 0 && builds.some((build) => own.has(build.username.toLowerCase()));
 }
 
 /** How a claim was made, as the ledger keeps it: `exact` or `nearest of N`. */
@@ -131,8 +145,10 @@ function fitOf(
  * Which remote build each claimant gets (README, "Build identity"). A build is a candidate of a
  * claimant when it is on the same ref, unclaimed, and queued (server time) inside the window of
  * one of its creates (`serverWindow`): pushes by others seconds before or after a create fall
- * outside. When several builds compete, pairs are taken best first:
- * - a build whose `username` is the API user's before one pushed by someone else;
+ * outside. When any listed build carries the API user's name (`ownUsernames`), builds under
+ * other names are someone else's and are no candidates at all. When several builds compete,
+ * pairs are taken best first:
+ * - a build whose `username` is the API user's before one under another name;
  * - then confirmed (202) claimants before unknown outcomes: an accepted create surely made a
  *   build inside its window, a failed or killed one maybe nothing;
  * - then the one inside a request's own interval before one only inside its margins;
@@ -149,9 +165,14 @@ export function assignBuilds(
   policy: MatchPolicy,
 ): Map<number, Assignment> {
   const own = new Set((policy.ownUsernames ?? []).map((name) => name.toLowerCase()));
+  const isOwn = (build: RemoteBuild) => own.has(build.username.toLowerCase());
+  // Once the list shows builds under the API user's name, Codeship names the builds we start
+  // that way, so a build under another name is someone else's and never a candidate.
+  const namesTell = own.size > 0 && (policy.ownNameSeen === true || builds.some(isOwn));
   const byRef = new Map<string, RemoteBuild[]>();
   for (const build of builds) {
     if (build.queuedAt === null || claimedUuids.has(build.uuid)) continue;
+    if (namesTell && !isOwn(build)) continue;
     const ref = refForBranch(build.ref);
     const list = byRef.get(ref);
     if (list === undefined) byRef.set(ref, [build]);
@@ -172,7 +193,7 @@ export function assignBuilds(
       const match = fitOf(windows, build);
       if (match === null) continue;
       count += 1;
-      const foreign = own.size > 0 && !own.has(build.username.toLowerCase()) ? 1 : 0;
+      const foreign = own.size > 0 && !isOwn(build) ? 1 : 0;
       pairs.push({ claimant, build, foreign, ...match });
     }
     candidateCount.set(claimant.id, count);

@@ -41,6 +41,38 @@ export function widthOf(estimate: ClockEstimate): number {
   return estimate.hiMs - estimate.loMs;
 }
 
+/**
+ * The narrower of what a request recorded and what is known now: the offset does not change
+ * between two answers minutes apart, so later answers sharpen an earlier request's window. When
+ * the two disagree (a clock jumped in between) the recorded estimate stands.
+ */
+export function narrowed(
+  recorded: ClockEstimate | null,
+  current: ClockEstimate | null,
+): ClockEstimate | null {
+  if (recorded === null || current === null) return recorded;
+  const loMs = Math.max(recorded.loMs, current.loMs);
+  const hiMs = Math.min(recorded.hiMs, current.hiMs);
+  return loMs <= hiMs ? { loMs, hiMs } : recorded;
+}
+
+/** Below this width the estimate is as good as the round trip allows; no probing needed. */
+const PROBE_UNTIL_WIDTH_MS = 20;
+
+/**
+ * How long to hold a request that is due at `atMs` (our clock) so that it teaches the most: when
+ * the server's second turns over right in the middle of the current estimate, its `Date` header
+ * halves the interval either way. Requests sent on the same sub-second phase (a daemon whose fires
+ * fall on whole seconds) would never narrow it below 1 s. 0 to 999 ms; 0 when the estimate is
+ * already narrow or unknown.
+ */
+export function probeDelayMs(atMs: number, estimate: ClockEstimate | null): number {
+  if (estimate === null || widthOf(estimate) <= PROBE_UNTIL_WIDTH_MS) return 0;
+  const serverMs = atMs + offsetOf(estimate);
+  const past = ((serverMs % DATE_RESOLUTION_MS) + DATE_RESOLUTION_MS) % DATE_RESOLUTION_MS;
+  return Math.round(DATE_RESOLUTION_MS - past) % DATE_RESOLUTION_MS;
+}
+
 /** Parses an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`); null when absent or unreadable. */
 export function parseHttpDate(value: unknown): number | null {
   if (typeof value !== 'string' || value.trim() === '') return null;

@@ -9,10 +9,12 @@ import {
   decideFollowUps,
   decidePending,
   type PendingSlot,
+  showsOwnName,
   walkHorizon,
 } from '../core/discovery.ts';
 import { coerceError } from '../core/errors.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
+import { narrowed } from '../core/server-clock.ts';
 import { MINUTE } from '../core/time.ts';
 import type { Runtime } from './runtime.ts';
 import { sendSlot } from './trigger.ts';
@@ -105,10 +107,15 @@ export function dueProjects(
 const MAY_HAVE_BUILT: ReadonlySet<string> = new Set(['sending', 'accepted', 'unknown']);
 
 function toPending(rt: Runtime, slot: SlotRecord): PendingSlot {
+  const current = rt.api.clockEstimate();
   const sends = rt.ledger
     .attemptsOf(slot.id)
     .filter((attempt) => MAY_HAVE_BUILT.has(attempt.result))
-    .map(({ sentAt, answeredAt, estimate }) => ({ sentAt, answeredAt, estimate }));
+    .map(({ sentAt, answeredAt, estimate }) => ({
+      sentAt,
+      answeredAt,
+      estimate: narrowed(estimate, current),
+    }));
   return {
     id: slot.id,
     ref: `heads/${slot.branch}`,
@@ -137,6 +144,8 @@ async function walk(
     builds.push(build);
     wanted.delete(build.uuid);
     const queuedAt = build.queuedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    // A page already read costs nothing more: its older builds show whose names builds carry.
+    if (builds.length % PER_PAGE !== 0) continue;
     if (horizon && queuedAt < horizon.getTime() && wanted.size === 0) break;
     if (builds.length >= MAX_WALK_PAGES * PER_PAGE && (!horizon || queuedAt < horizon.getTime()))
       break;
@@ -174,6 +183,7 @@ async function reconcileProject(
     apiCalls += 1;
   }
   const claimed = rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
+  if (showsOwnName(builds, rt.match.ownUsernames)) rt.match.ownNameSeen = true;
   const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
     const slot = slots.find((s) => s.id === decision.id);

@@ -40,7 +40,12 @@ export interface Runtime {
    * Build identity (core/discovery.ts `MatchPolicy`): how long a create whose end was never
    * recorded could still have been served, and the API user's names as builds show them.
    */
-  readonly match: { requestTimeoutMs: number; ownUsernames: readonly string[] };
+  readonly match: {
+    readonly requestTimeoutMs: number;
+    readonly ownUsernames: readonly string[];
+    /** Learned by discovery: a listed build showed the API user's name. */
+    ownNameSeen: boolean;
+  };
   /**
    * Slots whose create this process is sending right now (waiting in the pacer after a rate
    * limit included): their build cannot be told apart from a neighbour's until the answer is in,

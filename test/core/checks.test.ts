@@ -16,7 +16,6 @@ function slot(fields: Partial<CheckSlot>): CheckSlot {
     state: 'triggered',
     outcomeUnknown: false,
     lastAttemptAt: at(SENT),
-    buildQueuedAt: null,
     ...fields,
   };
 }
@@ -26,12 +25,13 @@ const iso = (date: Date | null) => date?.toISOString() ?? null;
 describe('nextCheckAt', () => {
   it('looks at a build when it is expected to have finished, not before', () => {
     expect(iso(nextCheckAt(slot({}), null, 10 * MINUTE, POLICY))).toBe('2026-06-01T10:10:00.000Z');
-    const running = slot({ state: 'running', buildQueuedAt: at('2026-06-01T10:00:02Z') });
+    // Counted from the send, in our clock: the build's queued_at is in Codeship's.
+    const running = slot({ state: 'running', lastAttemptAt: at('2026-06-01T10:00:02Z') });
     expect(iso(nextCheckAt(running, null, 10 * MINUTE, POLICY))).toBe('2026-06-01T10:10:02.000Z');
   });
 
   it('backs off with the build age once past the expected end (doubling it, 15 s to 5 min)', () => {
-    const running = slot({ state: 'running', buildQueuedAt: at(SENT) });
+    const running = slot({ state: 'running' });
     expect(iso(nextCheckAt(running, at('2026-06-01T10:02:00Z'), MINUTE, POLICY))).toBe(
       '2026-06-01T10:04:00.000Z',
     );
@@ -47,7 +47,7 @@ describe('nextCheckAt', () => {
     expect(
       iso(
         nextCheckAt(
-          slot({ state: 'running', buildQueuedAt: at(SENT) }),
+          slot({ state: 'running' }),
           null,
           3 * 3600_000,
           POLICY,

@@ -135,14 +135,22 @@ describe('assignBuilds: pushes by others around a create', () => {
     expect(assigned([slot], builds)).toEqual({ 1: 'ours (nearest of 2)' });
   });
 
-  it("prefers the API user's build when a push falls inside the window", () => {
+  it("takes the API user's build, never another user's, when the list shows the API user's name", () => {
     const slot = claimant(1, 'heads/main', T);
     const builds = [
       build('push', 'main', '2026-06-16T10:00:00.001Z', { username: 'someone-else' }),
       build('ours', 'main', '2026-06-16T10:00:00.015Z', { username: 'Demo' }),
     ];
     const match = { ...policy, ownUsernames: ['demo@example.com', 'demo'] };
-    expect(assigned([slot], builds, [], match)).toEqual({ 1: 'ours (nearest of 2)' });
+    expect(assigned([slot], builds, [], match)).toEqual({ 1: 'ours (exact)' });
+    // Once the list shows our name, a lone push in the window of a create that built nothing is
+    // not taken either; with no build under our name, names say nothing and time decides.
+    const lonePush = [
+      builds[0]!,
+      build('earlier', 'main', '2026-06-16T09:00:00Z', { username: 'demo' }),
+    ];
+    expect(assigned([slot], lonePush, [], match)).toEqual({});
+    expect(assigned([slot], [builds[0]!], [], match)).toEqual({ 1: 'push (exact)' });
   });
 
   it('never claims a build queued outside the window, even with nothing else there', () => {

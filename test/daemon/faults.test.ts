@@ -2,7 +2,8 @@
  * The exactly-once promise under API faults: 5xx answers, timeouts, rate-limit 403s, token expiry,
  * and creates that build although the caller saw an error. Each run fires every-minute schedules
  * on two projects for a while, then stops the fires and lets everything settle; the oracle checks
- * the ledger against every build the simulator really made.
+ * the ledger against every build the simulator really made. Other people push to the same
+ * branches within 5 s of half the creates throughout: none of their builds may ever be claimed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Faults, SimulatorOptions } from '../../src/simulator/index.ts';
@@ -41,7 +42,11 @@ async function runAndCheck(options: {
   harness = await startHarness({
     start: START,
     files: { 'fleet.yaml': yaml(true) },
-    simulator: { buildDurationMs: 60_000, ...options.simulator },
+    simulator: {
+      buildDurationMs: 60_000,
+      pushes: { rate: 0.5, spreadMs: 5000, seed: 7 },
+      ...options.simulator,
+    },
     requestTimeoutMs: options.requestTimeoutMs,
     env: options.env,
   });
@@ -59,6 +64,7 @@ async function runAndCheck(options: {
   // Slots after `until` are the disabled tail this test wrote on purpose.
   const snapshot = { ...read, slots: read.slots.filter((s) => s.reason !== 'disabled') };
   const builds = h.sim.builds().filter((b) => b.queuedAt >= START.replace('Z', ''));
+  expect(builds.filter((b) => b.pusher).length).toBeGreaterThan(0);
   const problems = checkExactlyOnce({
     snapshot,
     builds,

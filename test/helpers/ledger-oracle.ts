@@ -1,5 +1,5 @@
 /**
- * An oracle for the ledger's exactly-once contract (PRODUCT.md, "The ledger and exactly-once"),
+ * An oracle for the ledger's exactly-once contract (README, "The ledger and exactly-once"),
  * checked against what the simulator really built. It reads the ledger file read-only with
  * better-sqlite3 (never through the Ledger adapter, so a bug there cannot hide itself) and returns
  * every problem found as a readable line, so a failing test lists the offending rows and builds.
@@ -23,6 +23,7 @@ export interface SlotRow {
   outcome_unknown: number;
   build_uuid: string | null;
   build_status: string | null;
+  claim: string | null;
 }
 
 /** An `attempts` row as stored. */
@@ -88,6 +89,8 @@ export interface OracleInput {
   until: Date;
   /** No slot may be later than this (the schedules were removed then); default: no bound. */
   latestAllowed?: Date;
+  /** How far the simulator's clock is ahead of the daemon's (its `clockOffsetMs`); default 0. */
+  serverOffsetMs?: number;
 }
 
 const FINAL_SKIP_REASONS = ['missed', 'overlap'];
@@ -97,12 +100,13 @@ const CREATE_SKEW_MS = 1000;
 export const describeSlot = (s: SlotRow) =>
   `#${s.id} ${s.schedule} ${s.slot_at} ${s.branch} state=${s.state} reason=${s.reason ?? '-'} attempts=${s.attempts} build=${s.build_uuid ?? '-'}`;
 export const describeBuild = (b: SimBuild) =>
-  `${b.uuid} ${b.branch} queued=${b.queuedAt} status=${b.status}${b.ghost ? ' ghost' : ''}`;
+  `${b.uuid} ${b.branch} queued=${b.queuedAt} status=${b.status}${b.ghost ? ' ghost' : ''}${b.pusher ? ` pushed by ${b.username}` : ''}`;
 
 /**
  * Checks the contract; returns one line per violation (empty when all holds):
- * 1. every build is the `build_uuid` of exactly one slot, on the same project and branch; a build
- *    may stay unclaimed only as the second build of a slot whose two attempts are both recorded;
+ * 1. every build we started is the `build_uuid` of exactly one slot, on the same project and
+ *    branch, and no slot claims a push by someone else (`pusher`); a build of ours may stay
+ *    unclaimed only as the second build of a slot whose two attempts are both recorded;
  * 2. no slot twice, no build twice, at most 2 attempts per slot, and `attempts` equals the recorded
  *    attempts that may have reached Codeship (every result but `not_sent`);
  * 3. every nominal slot of every schedule in (from, until] is present per branch, and final:
@@ -160,6 +164,10 @@ export function checkExactlyOnce(input: OracleInput): string[] {
       problems.push(
         `slot claims build ${uuid} the simulator never created in this run: ${describeSlot(slot)}`,
       );
+    else if (build.pusher)
+      problems.push(
+        `slot claims a push by someone else (${describeBuild(build)}): ${describeSlot(slot)}`,
+      );
     else if (build.projectUuid !== slot.project_uuid || build.branch !== slot.branch) {
       problems.push(
         `slot claims a build of another project or branch (${describeBuild(build)}): ${describeSlot(slot)}`,
@@ -172,8 +180,8 @@ export function checkExactlyOnce(input: OracleInput): string[] {
       (attemptsBySlot.get(s.id) ?? []).filter((a) => a.result !== 'not_sent').length === 2,
   );
   for (const build of builds) {
-    if (byBuild.has(build.uuid)) continue;
-    const queuedMs = Date.parse(build.queuedAt);
+    if (byBuild.has(build.uuid) || build.pusher) continue;
+    const queuedMs = Date.parse(build.queuedAt) - (input.serverOffsetMs ?? 0);
     const owner = secondBuildAllowance.findIndex(
       (s) =>
         s.project_uuid === build.projectUuid &&
@@ -239,13 +247,14 @@ export function suspectClaims(
   snapshot: LedgerSnapshot,
   builds: readonly SimBuild[],
   windowMs: number,
+  serverOffsetMs = 0,
 ): string[] {
   const buildByUuid = new Map(builds.map((b) => [b.uuid, b]));
   const lines: string[] = [];
   for (const slot of snapshot.slots) {
     const build = slot.build_uuid ? buildByUuid.get(slot.build_uuid) : undefined;
     if (!build) continue;
-    const queuedMs = Date.parse(build.queuedAt);
+    const queuedMs = Date.parse(build.queuedAt) - serverOffsetMs;
     const sentAt = snapshot.attempts.filter((a) => a.slot_id === slot.id).map((a) => a.sent_at);
     const made = sentAt.some((at) => {
       const delayMs = queuedMs - Date.parse(at);
