@@ -7,43 +7,40 @@ import { readFileSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import type { Command, CommandContext } from './commands/context.ts';
 import { UsageError } from './commands/context.ts';
+import { commandHelp, isCommand, overviewHelp, synopsis } from './commands/usage.ts';
 import { CodeshipCronError, coerceError } from './core/errors.ts';
 
-const COMMANDS: Record<string, string> = {
-  run: 'run the daemon',
-  validate: 'check every schedule file and print every problem   [--schedules DIR]',
-  next: 'the next fires of each schedule   [NAME] [--count N] [--from ISO] [--json]',
-  status: 'the ledger: recent slots and their builds   [NAME] [--limit N] [--json]',
-  trigger: 'fire a schedule now, recorded as manual   NAME [--branch B]',
-  reconcile: 'one reconciliation pass, then exit',
-  projects: "the organization's projects   [--json]",
-  clock: "how far Codeship's clock is from this host's   [--samples N] [--json]",
-  backup: 'online backup of the ledger, checked   FILE [--json]',
-  simulate:
-    'run the bundled Codeship simulator   [--port P] [--host H] [--seed FILE] [--clock-offset D] [--push-rate R] [--push-spread D]',
-  demo: 'simulator + daemon + example schedules that fire every few seconds, on data/',
-};
-
-function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`);
-  return `usage: codeship-cron <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+/** True when the arguments ask for help (`--help` or `-h` before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? process.stderr : process.stdout).write(usage());
-    return name === undefined ? 2 : 0;
+  if (name === undefined) {
+    process.stderr.write(overviewHelp());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = rest[0];
+    process.stdout.write(
+      topic !== undefined && isCommand(topic) ? commandHelp(topic) : overviewHelp(),
+    );
+    return 0;
   }
   if (name === '--version' || name === '-v') {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  if (!Object.hasOwn(COMMANDS, name)) {
-    process.stderr.write(`error: unknown command "${name}"\n\n${usage()}`);
+  if (!isCommand(name)) {
+    process.stderr.write(`error: unknown command "${name}"\n\n${overviewHelp()}`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(commandHelp(name));
+    return 0;
   }
   // The real environment wins over .env (dotenv never overrides what is already set).
   loadDotenv({ quiet: true });
@@ -66,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
   const context: CommandContext = {
     argv: rest,
     env: process.env,
+    stdin: process.stdin,
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     signal: controller.signal,
@@ -79,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     const error = coerceError(raw);
     if (error instanceof UsageError) {
       process.stderr.write(
-        `error: ${error.message}\n\nusage: codeship-cron ${name} ${COMMANDS[name]?.split('   ')[1] ?? ''}\n`,
+        `error: ${error.message}\n\nusage: codeship-cron ${synopsis(name)}\n(codeship-cron ${name} --help explains every option)\n`,
       );
       return 2;
     }
@@ -90,14 +88,32 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Commands settle their own work; exit so a stray handle (a keep-alive socket) cannot hold us.
-    setImmediate(() => process.exit(code)).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${coerceError(error).stack}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Exits with `code` once everything written to stdout and stderr has been handed to the OS. A
+ * pipe to a slow reader (`status --json | jq`) is written asynchronously: exiting before it
+ * drains would cut the output. The exit after the drain stops a stray handle (a keep-alive
+ * socket) from holding the process.
+ */
+function exitAfterDrain(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+// A reader that goes away (`status --json | head -1`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
+main(process.argv.slice(2)).then(exitAfterDrain, (error: unknown) => {
+  process.stderr.write(`error: ${coerceError(error).stack}\n`);
+  exitAfterDrain(1);
+});

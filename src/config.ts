@@ -56,6 +56,13 @@ function parseHttpAddr(value: string): { host: string; port: number } | null {
 }
 
 function loadPassword(env: Env, readSecret: ReadSecretFile, issues: string[]): string | undefined {
+  if (env.CODESHIP_PASSWORD && env.CODESHIP_PASSWORD_FILE) {
+    // Either could be the stale one: refuse rather than guess which password is meant.
+    issues.push(
+      'CODESHIP_PASSWORD and CODESHIP_PASSWORD_FILE are both set (expected only one: unset the other)',
+    );
+    return undefined;
+  }
   if (env.CODESHIP_PASSWORD) return env.CODESHIP_PASSWORD;
   const candidates: [string, string][] = [];
   if (env.CODESHIP_PASSWORD_FILE)

@@ -9,8 +9,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientObserver } from './adapters/codeship-request.ts';
 import type { Ledger } from './adapters/ledger.ts';
+import type { Schedule, SlotState } from './core/model.ts';
 import { type ClockEstimate, offsetOf, widthOf } from './core/server-clock.ts';
 import type { Runtime } from './daemon/runtime.ts';
+import { isSweep } from './daemon/tick.ts';
+import { nextFireOf } from './http/view.ts';
 
 /** How the last Codeship call went, for `/readyz`. `message` names the route, never a URL or secret. */
 export interface ApiCallOutcome {
@@ -26,10 +29,11 @@ export interface Metrics {
   /** Pass to `createApi` so every request and rate-limit pause is counted. */
   readonly observer: ClientObserver;
   /**
-   * Listens to the runtime's events and reads its ledger at scrape time. Returns the unsubscribe.
-   * Until a runtime is watched the ledger gauges are empty.
+   * Listens to the runtime's events and reads its ledger at scrape time; `schedules` gives the
+   * loaded schedules, so each has its series (zero counts, next fire) before its first slot.
+   * Returns the unsubscribe. Until a runtime is watched the ledger gauges are empty.
    */
-  watch(rt: Runtime): () => void;
+  watch(rt: Runtime, schedules?: () => readonly Schedule[]): () => void;
   /** The last API call's outcome, or null before the first call. */
   lastApiCall(): ApiCallOutcome | null;
   /** When the scheduler loop last ticked (runtime clock), or when `watch` was called. */
@@ -69,6 +73,31 @@ const GROUP_SQL = `SELECT schedule, state, COUNT(*) AS n,
   FROM slots GROUP BY schedule, state`;
 
 const OPEN_STATES: ReadonlySet<string> = new Set(['pending', 'triggered', 'running']);
+/** Every slot state: each loaded schedule has a `codeship_cron_slots` series for each, 0 at first. */
+const SLOT_STATES = [
+  'pending',
+  'triggered',
+  'running',
+  'finished',
+  'skipped',
+  'failed',
+] as const satisfies readonly SlotState[];
+
+/**
+ * `nextFireOf` remembered per schedule object until that instant passes: a scrape of a large
+ * fleet does cron math only for the schedules that fired since the last one (a reload makes new
+ * schedule objects, so an edited expression is computed afresh).
+ */
+function createNextFireCache(): (schedule: Schedule, now: Date) => Date | null {
+  const cache = new WeakMap<Schedule, Date | null>();
+  return (schedule, now) => {
+    const known = cache.get(schedule);
+    if (known === null || (known !== undefined && known > now)) return known;
+    const next = nextFireOf(schedule, now);
+    cache.set(schedule, next);
+    return next;
+  };
+}
 
 /**
  * An API answer that means Codeship is not usable: no answer, a 5xx, or refused credentials on
@@ -91,6 +120,8 @@ export function createMetrics(): Metrics {
   let lastApi: ApiCallOutcome | null = null;
   let lastTick: Date | null = null;
   let now: () => Date = () => new Date();
+  let loaded: () => readonly Schedule[] = () => [];
+  const nextFire = createNextFireCache();
   /** One GROUP BY per scrape (taken by `render`), shared by the gauges that read it. */
   let snapshot: GroupRow[] = [];
   const ledgerRows = (): GroupRow[] => snapshot;
@@ -103,7 +134,37 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       this.reset();
+      for (const schedule of loaded()) {
+        for (const state of SLOT_STATES) this.set({ schedule: schedule.name, state }, 0);
+      }
       for (const row of ledgerRows()) this.set({ schedule: row.schedule, state: row.state }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_next_fire_timestamp_seconds',
+    help: 'When a schedule fires next: its next nominal slot plus its jitter offset (Unix seconds); none while disabled.',
+    labelNames: ['schedule'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const at = now();
+      for (const schedule of loaded()) {
+        const next = nextFire(schedule, at);
+        if (next) this.set({ schedule: schedule.name }, next.getTime() / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'codeship_cron_schedule_info',
+    help: 'Each loaded schedule (value 1) with its project and kind: cron (fixed branches) or sweep (globs or stale:).',
+    labelNames: ['schedule', 'project', 'kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const schedule of loaded()) {
+        const kind = isSweep(schedule) ? 'sweep' : 'cron';
+        this.set({ schedule: schedule.name, project: schedule.project, kind }, 1);
+      }
     },
   });
   new Gauge({
@@ -166,10 +227,13 @@ export function createMetrics(): Metrics {
       if (estimate) this.set(widthOf(estimate) / 1000);
     },
   });
-  const apiUp = new Gauge({
+  new Gauge({
     name: 'codeship_cron_api_up',
-    help: '1 when the last Codeship API call was answered without a server or connection error.',
+    help: '1 when the last Codeship API call was answered without a server or connection error (1 before the first call, as /readyz says).',
     registers,
+    collect() {
+      this.set(lastApi === null || lastApi.ok ? 1 : 0);
+    },
   });
   const lateness = new Histogram({
     name: 'codeship_cron_trigger_lateness_seconds',
@@ -193,7 +257,6 @@ export function createMetrics(): Metrics {
     request({ endpoint, status }) {
       requests.inc({ endpoint, status: status === null ? 'error' : String(status) });
       const failed = isApiFailure(endpoint, status);
-      apiUp.set(failed ? 0 : 1);
       lastApi = {
         at: now(),
         ok: !failed,
@@ -212,9 +275,10 @@ export function createMetrics(): Metrics {
   return {
     registry,
     observer,
-    watch(rt) {
+    watch(rt, schedules) {
       ledger = rt.ledger;
       serverClock = () => rt.api.clockEstimate();
+      if (schedules) loaded = schedules;
       now = () => rt.clock.now();
       lastTick = rt.clock.now();
       const onTick = ({ at }: { at: Date }) => {

@@ -10,6 +10,7 @@ import { createNotifier } from './adapters/systemd-notify.ts';
 import type { Config, Env } from './config.ts';
 import { coerceError, formatScheduleIssue } from './core/errors.ts';
 import { SECOND } from './core/time.ts';
+import { logStartCheck } from './daemon/api-check.ts';
 import type { Runtime } from './daemon/runtime.ts';
 import { ScheduleSet } from './daemon/schedule-set.ts';
 import { MAX_SLEEP_MS, runDaemon } from './daemon.ts';
@@ -35,6 +36,8 @@ export interface ServiceOptions {
   logger?: Logger;
   clock?: Clock;
   api?: CodeshipApi;
+  /** Check the schedules against the API at start and log the problems (default true). */
+  checkAtStart?: boolean;
   /** Called with the runtime once it exists (the HTTP server and the demo hook in here). */
   onStart?: (
     rt: Runtime,
@@ -95,7 +98,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     logger: logger.child({ component: 'daemon' }),
     schedule: (n) => schedules.get(n),
   });
-  const unwatchMetrics = metrics?.watch(rt);
+  const unwatchMetrics = metrics?.watch(rt, () => schedules.all());
   let http: HttpServer | undefined;
   try {
     if (config.http && metrics) {
@@ -132,6 +135,11 @@ export async function runService(options: ServiceOptions): Promise<number> {
       lastTickAt = Date.now();
     },
   });
+  // After the daemon started: the check never delays the first tick, and waits behind its calls.
+  const checked =
+    options.checkAtStart === false
+      ? null
+      : logStartCheck(api, schedules.all(), logger.child({ component: 'check' }), signal);
   let code = 0;
   try {
     await new Promise<void>((resolve) => {
@@ -157,6 +165,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     code = 1;
   } finally {
     if (watchdog) clearInterval(watchdog);
+    await checked;
     watcher?.close();
     await stopExtras?.();
     await http?.close();

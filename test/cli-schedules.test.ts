@@ -177,7 +177,7 @@ describe('codeship-cron next', () => {
     writeFileSync(join(dir, 'a.yaml'), NIGHTLY);
     const unknown = cli(['next', 'nightlty', '--schedules', '.']);
     expect(unknown.stderr).toBe(
-      'error: no valid schedule named "nightlty" in . (known: nightly)\n',
+      'error: no valid schedule named "nightlty" in . (did you mean "nightly"?); known: nightly\n',
     );
     expect(unknown.code).toBe(1);
     const from = cli(['next', '--from', 'yesterday', '--schedules', '.']);

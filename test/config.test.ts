@@ -69,6 +69,14 @@ describe('loadConfig', () => {
     expect(() => requireApi(broken)).toThrowError(
       'CODESHIP_PASSWORD_FILE: cannot read /nope (ENOENT)',
     );
+    // Both set: either could be the stale one, so neither wins.
+    const both = loadConfig(
+      { CODESHIP_USERNAME: 'u', CODESHIP_PASSWORD: 'env', CODESHIP_PASSWORD_FILE: '/run/pw' },
+      read,
+    );
+    expect(both.apiIssues).toEqual([
+      'CODESHIP_PASSWORD and CODESHIP_PASSWORD_FILE are both set (expected only one: unset the other)',
+    ]);
   });
 
   it('parses HTTP_ADDR with IPv4 and IPv6 hosts', () => {

@@ -508,6 +508,12 @@ export class Ledger {
     return (rows as Row[]).map(toSlot);
   }
 
+  /** Every schedule name with a slot in the ledger, sorted (for "known: …" in messages). */
+  scheduleNames(): string[] {
+    const rows = this.db.prepare('SELECT DISTINCT schedule FROM slots ORDER BY schedule').all();
+    return (rows as Row[]).map((row) => row.schedule as string);
+  }
+
   /** The create attempts of a slot, oldest first, with the server clock estimate of each. */
   attemptsOf(id: number): AttemptRecord[] {
     return (this.statements.attemptsOf.all(id) as Row[]).map((row) => ({

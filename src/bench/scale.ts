@@ -133,11 +133,13 @@ async function main(): Promise<void> {
     await pause(SETTLE_MS);
     const afterStart = sampleProcess(pid);
     const requestsBefore = sim.requests().length;
+    // The start-up check's lines come within the settle second: count only the idle window's.
+    const linesBefore = full.linesAfterReady();
     await pause(idleMs);
     const afterIdle = sampleProcess(pid);
     const idleCpuPercent =
       ((afterIdle.cpuTicks - afterStart.cpuTicks) / CLOCK_TICKS_PER_SECOND / (idleMs / 1000)) * 100;
-    const linesDuringIdle = full.linesAfterReady();
+    const linesDuringIdle = full.linesAfterReady() - linesBefore;
     const apiCallsDuringIdle = sim.requests().length - requestsBefore;
     await stopDaemon(full.child);
     const combos = new Set(schedules.map((s) => `${s.timezone} ${s.cron}`)).size;

@@ -100,7 +100,7 @@ export async function backupLedger(ledgerPath: string, file: string): Promise<Ba
 }
 
 const backup: Command = async (context) => {
-  const { values, positionals } = parseCommandArgs(context, { json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parseCommandArgs(context, 'backup', 1);
   const file = positionals[0];
   if (file === undefined || file === '')
     throw new UsageError('missing FILE (the backup to create)');

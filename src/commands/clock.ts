@@ -12,10 +12,7 @@ import { offsetOf, widthOf } from '../core/server-clock.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
 const clock: Command = async (context) => {
-  const { values } = parseCommandArgs(context, {
-    json: { type: 'boolean', default: false },
-    samples: { type: 'string', default: '3' },
-  });
+  const { values } = parseCommandArgs(context, 'clock');
   const samples = Number(values.samples);
   if (!/^\d+$/.test(values.samples ?? '') || samples < 1 || samples > 20) {
     throw new UsageError(`--samples must be an integer from 1 to 20 (got "${values.samples}")`);

@@ -2,15 +2,18 @@
  * What every command receives from the CLI shell, so commands never touch `process` themselves
  * and tests can run them in-process with their own streams, env and abort signal.
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { Env, ReadSecretFile } from '../config.ts';
 import { CodeshipCronError } from '../core/errors.ts';
+import { COMMAND_SPECS, type CommandName } from './usage.ts';
 
 export interface CommandContext {
   /** Arguments after the command name. */
   readonly argv: readonly string[];
   /** The environment after `.env` was loaded (the real environment wins). */
   readonly env: Env;
+  /** Standard input (only `logs` reads it). */
+  readonly stdin: NodeJS.ReadableStream;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** Aborted by the first SIGTERM or SIGINT. */
@@ -31,15 +34,21 @@ export class UsageError extends CodeshipCronError {
   }
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+type Options<N extends CommandName> = (typeof COMMAND_SPECS)[N]['options'];
 
-/** `parseArgs` with usage errors turned into UsageError and at most `maxPositionals` positionals. */
-export function parseCommandArgs<O extends Options>(
+/**
+ * `parseArgs` over the options `usage.ts` lists for command `name` (so help and parsing agree),
+ * with usage errors turned into UsageError and at most `maxPositionals` positionals.
+ */
+export function parseCommandArgs<N extends CommandName>(
   context: CommandContext,
-  options: O,
+  name: N,
   maxPositionals = 0,
 ) {
-  let parsed: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>;
+  const options = COMMAND_SPECS[name].options as Options<N>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: Options<N>; allowPositionals: true; strict: true }>
+  >;
   try {
     parsed = parseArgs({ args: [...context.argv], options, allowPositionals: true, strict: true });
   } catch (error) {

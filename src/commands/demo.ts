@@ -6,9 +6,17 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../adapters/logger.ts';
 import { loadConfig } from '../config.ts';
+import { CodeshipCronError } from '../core/errors.ts';
+import { formatLogLine } from '../core/log-line.ts';
 import { runService } from '../service.ts';
 import { startSimulator } from '../simulator/index.ts';
-import { type Command, parseCommandArgs, parsePositiveInt } from './context.ts';
+import {
+  type Command,
+  type CommandContext,
+  parseCommandArgs,
+  parsePositiveInt,
+} from './context.ts';
+import { listenFailure } from './simulate.ts';
 
 const DEMO_USER = 'demo@example.com';
 const DEMO_PASSWORD = 'demo-password';
@@ -16,7 +24,7 @@ const DEMO_PASSWORD = 'demo-password';
 const DEMO_DASHBOARD_TOKEN = 'demo-token';
 const DEMO_HTTP_ADDR = '127.0.0.1:8080';
 
-async function prettyDestination(): Promise<DestinationStream | undefined> {
+async function prettyDestination(context: CommandContext): Promise<DestinationStream> {
   try {
     const { default: pretty } = await import('pino-pretty');
     return pretty({
@@ -30,29 +38,32 @@ async function prettyDestination(): Promise<DestinationStream | undefined> {
         'pid,hostname,component,schedule,slot,branch,buildUuid,buildStatus,reason,attempt,projectUuid,manual',
     });
   } catch {
-    return undefined; // pino-pretty is a development dependency: fall back to JSON lines
+    // pino-pretty is a development dependency: without it, the `logs` command's formatter.
+    return { write: (line: string) => context.stdout(`${formatLogLine(line.trimEnd())}\n`) };
   }
 }
 
 const demo: Command = async (context) => {
-  const { values } = parseCommandArgs(context, {
-    port: { type: 'string' },
-    'build-seconds': { type: 'string' },
-    'http-port': { type: 'string' },
-  });
+  const { values } = parseCommandArgs(context, 'demo');
   const buildSeconds = parsePositiveInt(values['build-seconds'], '--build-seconds', 8);
   const port = values.port === undefined ? 0 : parsePositiveInt(values.port, '--port', 0);
   const httpPort =
     values['http-port'] === undefined
       ? null
       : parsePositiveInt(values['http-port'], '--http-port', 8080);
-  const simulator = await startSimulator({ port, buildDurationMs: buildSeconds * 1000 });
+  const simulator = await startSimulator({ port, buildDurationMs: buildSeconds * 1000 }).catch(
+    (error: unknown) => {
+      throw listenFailure(error, 'run the simulator', `127.0.0.1:${port}`, '--port');
+    },
+  );
   const schedulesDir = fileURLToPath(new URL('../../demo/schedules', import.meta.url));
   const env = {
     ...context.env,
     CODESHIP_API_URL: simulator.url,
     CODESHIP_USERNAME: DEMO_USER,
     CODESHIP_PASSWORD: DEMO_PASSWORD,
+    // The demo's password is set above: a password file of the environment is not for the simulator.
+    CODESHIP_PASSWORD_FILE: undefined,
     CODESHIP_ORGANIZATION: 'acme',
     SCHEDULES_DIR: schedulesDir,
     DATABASE_PATH: context.env.DEMO_DATABASE_PATH ?? './data/demo.sqlite',
@@ -60,25 +71,37 @@ const demo: Command = async (context) => {
     HTTP_ADDR: httpPort ? `127.0.0.1:${httpPort}` : (context.env.HTTP_ADDR ?? DEMO_HTTP_ADDR),
     DASHBOARD_TOKEN: context.env.DASHBOARD_TOKEN ?? DEMO_DASHBOARD_TOKEN,
   };
-  const config = loadConfig(env, context.readSecret);
-  const logger = createLogger({ level: config.logLevel, destination: await prettyDestination() });
-  context.stdout(
-    [
+  try {
+    const config = loadConfig(env, context.readSecret);
+    const logger = createLogger({
+      level: config.logLevel,
+      destination: await prettyDestination(context),
+    });
+    const banner = [
       `codeship-cron demo: simulator on ${simulator.url}, schedules in ${schedulesDir}, ledger ${config.databasePath}`,
       `  status page: http://${config.http?.host}:${config.http?.port}/  (token for "Trigger now": ${context.env.DASHBOARD_TOKEN ? 'your DASHBOARD_TOKEN' : DEMO_DASHBOARD_TOKEN})`,
       `  see the ledger from another terminal:  DATABASE_PATH=${config.databasePath} npx codeship-cron status`,
       '  stop with Ctrl-C',
       '',
-    ].join('\n'),
-  );
-  try {
+    ].join('\n');
     return await runService({
       config,
       env,
       signal: context.signal,
       onReload: context.onReload,
       logger,
+      // The simulator builds any branch name: the demo's `fail-fast` has no history to check.
+      checkAtStart: false,
+      onStart: async () => {
+        context.stdout(banner); // once the page listens, so a taken port prints only the error
+        return undefined;
+      },
     });
+  } catch (error) {
+    if (error instanceof CodeshipCronError && error.code === 'ERR_HTTP_LISTEN') {
+      throw listenFailure(error, 'serve the status page', env.HTTP_ADDR, '--http-port');
+    }
+    throw error;
   } finally {
     await simulator.close();
   }

@@ -9,6 +9,7 @@ import { loadConfig } from '../config.ts';
 import { isBranchGlob } from '../core/branch-glob.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { zoneOffsetMs } from '../core/cron-zone.ts';
+import { didYouMean, listNames } from '../core/did-you-mean.ts';
 import { formatScheduleIssue } from '../core/errors.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule } from '../core/model.ts';
@@ -71,16 +72,7 @@ function formatOffset(ms: number): string {
 }
 
 const next: Command = async (context) => {
-  const { values, positionals } = parseCommandArgs(
-    context,
-    {
-      count: { type: 'string' },
-      from: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      schedules: { type: 'string' },
-    },
-    1,
-  );
+  const { values, positionals } = parseCommandArgs(context, 'next', 1);
   const count = parsePositiveInt(values.count, '--count', 5);
   if (count > MAX_COUNT)
     throw new UsageError(`--count must be at most ${MAX_COUNT} (got "${values.count}")`);
@@ -98,13 +90,25 @@ const next: Command = async (context) => {
   const dir = values.schedules ?? config.schedulesDir;
   const loaded = loadScheduleDir(dir, { defaultTimezone: config.defaultTimezone });
   for (const issue of loaded.issues) context.stderr(`${formatScheduleIssue(issue)}\n`);
+  if (loaded.schedules.length === 0) {
+    // Problems are printed above; an empty folder says so, on stderr, as validate does.
+    if (loaded.issues.length > 0) return 1;
+    context.stderr(
+      loaded.files.length === 0
+        ? `error: no schedule files in ${dir} (expected *.yaml, *.yml or *.json files)\n`
+        : `error: no schedules in ${dir} (every file's schedules: list is empty)\n`,
+    );
+    return 1;
+  }
   let selected = loaded.schedules;
   const name = positionals[0];
   if (name !== undefined) {
     selected = selected.filter((schedule) => schedule.name === name);
     if (selected.length === 0) {
-      const known = loaded.schedules.map((s) => s.name).join(', ') || 'none';
-      context.stderr(`error: no valid schedule named "${name}" in ${dir} (known: ${known})\n`);
+      const names = loaded.schedules.map((s) => s.name);
+      context.stderr(
+        `error: no valid schedule named "${name}" in ${dir}${didYouMean(name, names)}; known: ${listNames(names)}\n`,
+      );
       return 1;
     }
   }
@@ -118,10 +122,6 @@ const next: Command = async (context) => {
       .sort((a, b) => a.at.getTime() - b.at.getTime() || a.schedule.localeCompare(b.schedule))
       .map((row) => ({ schedule: row.schedule, at: toIso(row.at) }));
     context.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-    return exitCode;
-  }
-  if (selected.length === 0) {
-    context.stdout(`no schedules in ${dir}\n`);
     return exitCode;
   }
   const blocks = selected.map((schedule) => {

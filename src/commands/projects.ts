@@ -2,12 +2,9 @@
  * `codeship-cron projects [--json]`: the organization's projects, to find the UUIDs and names that
  * schedule files refer to. Needs only the API settings; API errors exit 1 as `error: …`.
  */
-import { pino } from 'pino';
-import { createCodeshipClient } from '../adapters/codeship-client.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { systemClock } from '../adapters/system-clock.ts';
-import { loadConfig, requireApi } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import type { Project } from '../core/model.ts';
+import { createApi, createCommandLogger } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 /** Plain-text table with a header line, columns padded to the widest cell. */
@@ -21,15 +18,9 @@ export function formatProjectTable(projects: readonly Project[]): string {
 }
 
 const projects: Command = async (context) => {
-  const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
+  const { values } = parseCommandArgs(context, 'projects');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
-  const api = requireApi(config);
-  // Logs go to stderr so `--json` output stays parseable.
-  const logger = createLogger({
-    level: config.logLevel,
-    destination: pino.destination({ dest: 2, sync: true }),
-  });
-  const client = createCodeshipClient({ api, clock: systemClock, logger });
+  const client = createApi(config, createCommandLogger(config, { command: 'projects' }));
   const list = (await client.listProjects({ signal: context.signal })).sort((a, b) =>
     a.name.localeCompare(b.name),
   );

@@ -1,13 +1,13 @@
 /** `codeship-cron reconcile`: one reconciliation pass over every open slot, then exit. */
 import { loadConfig } from '../config.ts';
 import { reconcileOnce } from '../daemon/reconcile.ts';
-import { createRootLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
+import { createCommandLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const reconcile: Command = async (context) => {
-  const { values } = parseCommandArgs(context, { json: { type: 'boolean', default: false } });
+  const { values } = parseCommandArgs(context, 'reconcile');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
-  const logger = createRootLogger(config, { command: 'reconcile' });
+  const logger = createCommandLogger(config, { command: 'reconcile' });
   const rt = openCommandRuntime(config, loadConfiguredSchedules(config).schedules, logger);
   const { ledger } = rt;
   try {

@@ -4,7 +4,7 @@ import { runService } from '../service.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const run: Command = async (context) => {
-  parseCommandArgs(context, {});
+  parseCommandArgs(context, 'run');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   requireApi(config);
   return runService({

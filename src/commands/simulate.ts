@@ -3,6 +3,7 @@
  * [--push-spread D]`: runs the bundled Codeship API v2 simulator until SIGTERM/SIGINT, then
  * closes it and exits 0.
  */
+import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { parseDuration } from '../core/time.ts';
 import {
   DEMO_PASSWORD,
@@ -54,15 +55,25 @@ function parsePushes(rate: string | undefined, spread: string | undefined): Push
   return { rate: share, spreadMs };
 }
 
-const simulate: Command = async (context) => {
-  const { values } = parseCommandArgs(context, {
-    port: { type: 'string' },
-    seed: { type: 'string' },
-    host: { type: 'string' },
-    'clock-offset': { type: 'string' },
-    'push-rate': { type: 'string' },
-    'push-spread': { type: 'string' },
+/**
+ * A server that could not listen, as one line that names the option to change:
+ * `cannot run the simulator on 127.0.0.1:3999: EADDRINUSE (… choose another with --port)`.
+ */
+export function listenFailure(raw: unknown, what: string, address: string, option: string): Error {
+  const error = coerceError(raw);
+  const cause = (error.cause ?? error) as NodeJS.ErrnoException;
+  const code = cause.code ?? error.message;
+  const hint =
+    code === 'EADDRINUSE'
+      ? `another process uses that port; free it or choose another with ${option}`
+      : `check ${option}`;
+  return new CodeshipCronError('ERR_LISTEN', `cannot ${what} on ${address}: ${code} (${hint})`, {
+    cause: raw,
   });
+}
+
+const simulate: Command = async (context) => {
+  const { values } = parseCommandArgs(context, 'simulate');
   const port = parsePort(values.port);
   const host = values.host ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
@@ -76,6 +87,8 @@ const simulate: Command = async (context) => {
     clockOffsetMs,
     pushes,
     ...(seed === undefined ? {} : { seed }),
+  }).catch((error: unknown) => {
+    throw listenFailure(error, 'run the simulator', `${host}:${port}`, '--port');
   });
   // The default seed's demo password is public by design; a seed file's passwords are not printed.
   const who =

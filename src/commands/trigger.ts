@@ -1,29 +1,33 @@
 /**
- * `codeship-cron trigger NAME [--branch B]`: fires a schedule now through the daemon's own path,
- * recorded as manual, then waits (up to --wait, default 60s) for the build to be discovered.
+ * `codeship-cron trigger NAME [--branch B] [--any-branch] [--wait 60s] [--json]`: fires a schedule
+ * now through the daemon's own path, recorded as manual, then waits (up to --wait) for the build
+ * to be discovered. Logs go to stderr; stdout holds one line per slot, or one JSON document.
  */
 import { systemClock } from '../adapters/system-clock.ts';
 import { loadConfig } from '../config.ts';
-import { CodeshipCronError } from '../core/errors.ts';
-import { parseDuration, SECOND } from '../core/time.ts';
+import { didYouMean, listNames } from '../core/did-you-mean.ts';
+import { CodeshipCronError, coerceError } from '../core/errors.ts';
+import { formatDuration, parseDuration, SECOND } from '../core/time.ts';
 import { triggerManually } from '../daemon/manual.ts';
 import { reconcileOnce } from '../daemon/reconcile.ts';
-import { describeState, toStatusRow } from '../daemon/status-view.ts';
-import { createRootLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
+import { describeState, type StatusRow, toStatusRow } from '../daemon/status-view.ts';
+import { createCommandLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
+/** One true line per slot: its state, and its build once known. */
+export function describeTriggered(row: StatusRow, waitMs: number): string {
+  const head = `${row.schedule} on ${row.branch}: ${describeState(row)}`;
+  if (row.state === 'failed' || row.state === 'skipped') return head;
+  if (row.build_uuid) return `${head}; build ${row.build_uuid} (${row.build_status})`;
+  return `${head}; build not discovered within ${formatDuration(waitMs)} (the running daemon or codeship-cron reconcile finds it)`;
+}
+
 const trigger: Command = async (context) => {
-  const { values, positionals } = parseCommandArgs(
-    context,
-    {
-      branch: { type: 'string' },
-      wait: { type: 'string', default: '60s' },
-      json: { type: 'boolean', default: false },
-    },
-    1,
-  );
+  const { values, positionals } = parseCommandArgs(context, 'trigger', 1);
   const name = positionals[0];
   if (!name) throw new UsageError('the schedule NAME is required');
+  if (values['any-branch'] && values.branch === undefined)
+    throw new UsageError('--any-branch needs --branch B');
   const waitMs = parseDuration(values.wait);
   if (waitMs === null)
     throw new UsageError(`--wait must be a duration such as 30s or 2m (got "${values.wait}")`);
@@ -33,12 +37,13 @@ const trigger: Command = async (context) => {
   if (!schedule) {
     const hint =
       issues.length > 0 ? ' (some schedule files are invalid: run codeship-cron validate)' : '';
+    const names = schedules.map((s) => s.name);
     throw new CodeshipCronError(
       'ERR_SCHEDULE_UNKNOWN',
-      `no schedule named "${name}" in ${config.schedulesDir}${hint}; known: ${schedules.map((s) => s.name).join(', ') || 'none'}`,
+      `no schedule named "${name}" in ${config.schedulesDir}${didYouMean(name, names)}${hint}; known: ${listNames(names)}`,
     );
   }
-  const logger = createRootLogger(
+  const logger = createCommandLogger(
     { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
     { command: 'trigger' },
   );
@@ -47,7 +52,13 @@ const trigger: Command = async (context) => {
   try {
     const slots = await triggerManually(rt, schedule, {
       branch: values.branch,
+      anyBranch: values['any-branch'],
       signal: context.signal,
+    }).catch((raw) => {
+      const error = coerceError(raw);
+      if (error instanceof CodeshipCronError && error.code === 'ERR_BRANCH_NOT_IN_SCHEDULE')
+        throw new CodeshipCronError(error.code, `${error.message}; --any-branch fires it anyway`);
+      throw error;
     });
     const deadline = Date.now() + waitMs;
     const waiting = () =>
@@ -60,15 +71,11 @@ const trigger: Command = async (context) => {
     }
     const rows = slots.map((s) => toStatusRow(ledger.get(s.id) ?? s));
     if (values.json) context.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-    else {
-      for (const row of rows) {
-        const build = row.build_uuid
-          ? `build ${row.build_uuid} (${row.build_status})`
-          : 'build not discovered yet (the daemon keeps looking)';
-        context.stdout(`${row.schedule} on ${row.branch}: ${describeState(row)}; ${build}\n`);
-      }
-    }
-    return rows.some((row) => row.state === 'failed' || row.state === 'skipped') ? 1 : 0;
+    else for (const row of rows) context.stdout(`${describeTriggered(row, waitMs)}\n`);
+    // A sweep's skipped branches are its reasons, not failures: exit 1 when a slot failed or
+    // nothing was sent at all.
+    const sent = rows.filter((row) => row.state !== 'skipped');
+    return sent.length === 0 || sent.some((row) => row.state === 'failed') ? 1 : 0;
   } finally {
     ledger.close();
   }

@@ -9,7 +9,7 @@ import { formatScheduleIssue } from '../core/errors.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const validate: Command = async (context) => {
-  const { values } = parseCommandArgs(context, { schedules: { type: 'string' } });
+  const { values } = parseCommandArgs(context, 'validate');
   const config = loadConfig(context.env);
   const dir = values.schedules ?? config.schedulesDir;
   const loaded = loadScheduleDir(dir, { defaultTimezone: config.defaultTimezone });

@@ -44,3 +44,16 @@ export function closestMatch(input: string, candidates: readonly string[]): stri
   }
   return best;
 }
+
+/** ` (did you mean "x"?)` when a candidate is close enough to `input` to be a typo, else `''`. */
+export function didYouMean(input: string, candidates: readonly string[]): string {
+  const hint = closestMatch(input, candidates);
+  return hint === null ? '' : ` (did you mean "${hint}"?)`;
+}
+
+/** Names for a message: `a, b, c`, at most `max` of them then `and N more`; `none` when empty. */
+export function listNames(names: readonly string[], max = 20): string {
+  if (names.length === 0) return 'none';
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}

@@ -3,54 +3,93 @@
  * create, then discovery). Used by `codeship-cron trigger` and the status page's button.
  */
 import type { NewSlot, SlotRecord } from '../adapters/ledger.ts';
+import { matchBranch } from '../core/branch-glob.ts';
 import { CodeshipCronError } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
-import { decideSweep } from '../core/stale.ts';
 import type { Runtime } from './runtime.ts';
+import { readSweep, sweepRows } from './sweep.ts';
 import { isSweep } from './tick.ts';
 import { sendSlot } from './trigger.ts';
 
 const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/$)(?!.*\.lock$)[^\s~^:?*[\\]+$/;
 
-/** Records and sends manual slots for `schedule` (one per branch) at the clock's now. */
+export interface ManualOptions {
+  /** Fire this branch only; it must match the schedule's branches or globs unless `anyBranch`. */
+  branch?: string;
+  /** Allow a `branch` the schedule does not name (the CLI's `--any-branch`; never the page). */
+  anyBranch?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Throws ERR_BRANCH_INVALID or ERR_BRANCH_NOT_IN_SCHEDULE when `branch` may not be fired. */
+function checkBranch(schedule: Schedule, branch: string, anyBranch: boolean): void {
+  if (!BRANCH.test(branch)) {
+    throw new CodeshipCronError('ERR_BRANCH_INVALID', `"${branch}" is not a valid branch name`);
+  }
+  if (anyBranch || schedule.branches.some((pattern) => matchBranch(pattern, branch))) return;
+  throw new CodeshipCronError(
+    'ERR_BRANCH_NOT_IN_SCHEDULE',
+    `branch "${branch}" does not match schedule ${schedule.name}'s branches (${schedule.branches.join(', ')})`,
+  );
+}
+
+/** The rows of a manual sweep: every branch considered, with its reason, all marked manual. */
+async function sweepNow(
+  rt: Runtime,
+  schedule: Schedule,
+  signal?: AbortSignal,
+): Promise<{ rows: NewSlot[]; projectUuid: string }> {
+  const { projectUuid, decisions, now } = await readSweep(rt, schedule, signal);
+  if (!decisions.some((d) => d.action === 'trigger')) {
+    throw new CodeshipCronError(
+      'ERR_NOTHING_TO_TRIGGER',
+      `schedule ${schedule.name}: no branch qualifies now (${decisions.map((d) => `${d.branch}: ${d.reason}`).join('; ') || 'no branch matches'}); use --branch to pick one`,
+    );
+  }
+  return {
+    rows: sweepRows(schedule, decisions, { slotAt: now, fireAt: now, manual: true }),
+    projectUuid,
+  };
+}
+
+/**
+ * Records and sends manual slots for `schedule` at the clock's now: one per branch, or for a
+ * sweep one per branch considered (skipped ones with their reason, as a scheduled sweep records
+ * them). Returns every row recorded, skipped ones included, as they stand after sending.
+ */
 export async function triggerManually(
   rt: Runtime,
   schedule: Schedule,
-  options: { branch?: string; signal?: AbortSignal } = {},
+  options: ManualOptions = {},
 ): Promise<SlotRecord[]> {
-  if (options.branch !== undefined && !BRANCH.test(options.branch)) {
-    throw new CodeshipCronError(
-      'ERR_BRANCH_INVALID',
-      `"${options.branch}" is not a valid branch name`,
-    );
-  }
-  let branches: string[];
-  if (options.branch !== undefined) branches = [options.branch];
-  else if (isSweep(schedule)) {
-    const projectUuid = await rt.projects.resolve(schedule.project, {
-      priority: 'trigger',
-      signal: options.signal,
-    });
-    const { lastBuilt } = await rt.history.read(projectUuid, {
-      priority: 'trigger',
-      signal: options.signal,
-    });
-    const decisions = decideSweep({
-      patterns: schedule.branches,
-      stale: schedule.stale,
-      lastBuilt,
-      now: rt.clock.now(),
-    });
-    branches = decisions.filter((d) => d.action === 'trigger').map((d) => d.branch);
-    if (branches.length === 0) {
-      throw new CodeshipCronError(
-        'ERR_NOTHING_TO_TRIGGER',
-        `schedule ${schedule.name}: no branch qualifies now (${decisions.map((d) => `${d.branch}: ${d.reason}`).join('; ') || 'no branch matches'}); use --branch to pick one`,
-      );
-    }
-  } else branches = [...schedule.branches];
+  let rows: NewSlot[];
+  let sweptProject: string | null = null;
+  if (options.branch !== undefined) {
+    checkBranch(schedule, options.branch, options.anyBranch ?? false);
+    rows = [manualRow(rt, schedule, options.branch)];
+  } else if (isSweep(schedule)) {
+    const sweep = await sweepNow(rt, schedule, options.signal);
+    rows = sweep.rows;
+    sweptProject = sweep.projectUuid;
+  } else rows = schedule.branches.map((branch) => manualRow(rt, schedule, branch));
   const now = rt.clock.now();
-  const rows: NewSlot[] = branches.map((branch) => ({
+  const recorded = rt.ledger.recordSlots(rows, new Map(), now);
+  const results: SlotRecord[] = [];
+  for (const slot of recorded) {
+    rt.events.emit('recorded', slot);
+    if (slot.state !== 'pending') {
+      results.push(slot);
+      continue;
+    }
+    if (sweptProject !== null) rt.history.noteBuild(sweptProject, slot.branch, now);
+    results.push(await sendSlot(rt, slot, options.signal));
+  }
+  return results;
+}
+
+function manualRow(rt: Runtime, schedule: Schedule, branch: string): NewSlot {
+  const now = rt.clock.now();
+  return {
     schedule: schedule.name,
     slotAt: now,
     branch,
@@ -59,12 +98,5 @@ export async function triggerManually(
     state: 'pending',
     reason: 'manual',
     manual: true,
-  }));
-  const recorded = rt.ledger.recordSlots(rows, new Map(), now);
-  const results: SlotRecord[] = [];
-  for (const slot of recorded) {
-    rt.events.emit('recorded', slot);
-    results.push(await sendSlot(rt, slot, options.signal));
-  }
-  return results;
+  };
 }

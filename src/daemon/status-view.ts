@@ -55,25 +55,59 @@ export function describeState(row: StatusRow): string {
   return row.reason ? `${row.state}: ${row.reason}` : row.state;
 }
 
-/** A plain-text table, newest first, for terminals. */
+/** The status table fits terminals this wide; `--json` keeps every field whole. */
+export const TABLE_WIDTH = 110;
+/** Longest schedule and branch cells; the state column takes the rest of the width. */
+const NAME_CELL_MAX = 24;
+/** Build UUIDs are shown by their first characters, as short commit hashes are. */
+export const SHORT_UUID = 8;
+const GAP = '  ';
+
+const MANUAL = ' (manual)';
+
+/** `text` cut to `width` characters, the last one an ellipsis when cut; `keep` stays whole. */
+function fitCell(text: string, width: number, keep = ''): string {
+  if (text.length <= width) return text;
+  const head = text.slice(0, text.length - keep.length);
+  return `${head.slice(0, Math.max(0, width - keep.length - 1))}…${keep}`;
+}
+
+/**
+ * A plain-text table, newest first, at most TABLE_WIDTH columns wide: schedule and branch cells
+ * are cut at 24 characters, the state (with its reason) at what is left, build UUIDs show their
+ * first 8 characters; a closing line says when anything was cut.
+ */
 export function formatStatusTable(rows: readonly StatusRow[]): string {
   if (rows.length === 0) return 'no slots recorded yet\n';
   const header = ['SCHEDULE', 'SLOT (UTC)', 'BRANCH', 'STATE', 'BUILD', 'ATTEMPTS'];
-  const lines = rows.map((row) => [
+  const cells = rows.map((row) => [
     row.schedule,
     row.slot.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'),
     row.branch,
-    `${describeState(row)}${row.manual ? ' (manual)' : ''}`,
-    row.build_uuid ?? '-',
+    `${describeState(row)}${row.manual ? MANUAL : ''}`,
+    row.build_uuid ? row.build_uuid.slice(0, SHORT_UUID) : '-',
     String(row.attempts),
   ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...lines.map((l) => (l[i] as string).length)),
+  const natural = header.map((h, i) =>
+    Math.max(h.length, ...cells.map((l) => (l[i] as string).length)),
   );
-  const format = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join('  ')
+  const widths = natural.map((w, i) => (i === 0 || i === 2 ? Math.min(w, NAME_CELL_MAX) : w));
+  const others = widths.reduce((sum, w, i) => (i === 3 ? sum : sum + w), 0);
+  widths[3] = Math.min(natural[3] as number, TABLE_WIDTH - others - GAP.length * 5);
+  let cut = false;
+  const format = (line: string[]) =>
+    line
+      .map((cell, i) => {
+        const width = widths[i] as number;
+        if (cell.length > width) cut = true;
+        // A cut reason keeps its "(manual)" mark.
+        const keep = i === 3 && cell.endsWith(MANUAL) ? MANUAL : '';
+        return fitCell(cell, width, keep).padEnd(width);
+      })
+      .join(GAP)
       .trimEnd();
-  return `${[format(header), ...lines.map(format)].join('\n')}\n`;
+  const lines = [format(header), ...cells.map(format)];
+  if (cut)
+    lines.push('(… = cut to fit the terminal; codeship-cron status --json shows every field)');
+  return `${lines.join('\n')}\n`;
 }

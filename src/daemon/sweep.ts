@@ -5,18 +5,27 @@
  * before the rows are written leaves the slot to catch-up rather than losing or doubling it.
  */
 import type { NewSlot, SlotRecord } from '../adapters/ledger.ts';
-import { decideSweep } from '../core/stale.ts';
+import type { Schedule } from '../core/model.ts';
+import { decideSweep, type SweepDecision } from '../core/stale.ts';
 import type { Runtime } from './runtime.ts';
 import type { Sweep } from './tick.ts';
 
-/** Resolves and records one sweep; returns the rows written (pending ones are then sent as usual). */
-export async function resolveSweep(
+/** What the build history says a sweep of `schedule` should do now. */
+export interface SweepReading {
+  projectUuid: string;
+  decisions: SweepDecision[];
+  /** History pages read. */
+  apiCalls: number;
+  /** When the decisions were made (the runtime's clock). */
+  now: Date;
+}
+
+/** Reads the project's build history and decides every candidate branch of a sweep. */
+export async function readSweep(
   rt: Runtime,
-  sweep: Sweep,
-  marks: Map<string, Date>,
+  schedule: Schedule,
   signal?: AbortSignal,
-): Promise<SlotRecord[]> {
-  const { schedule, slotAt, fireAt } = sweep;
+): Promise<SweepReading> {
   const projectUuid = await rt.projects.resolve(schedule.project, { priority: 'trigger', signal });
   const { lastBuilt, apiCalls } = await rt.history.read(projectUuid, {
     priority: 'trigger',
@@ -29,7 +38,25 @@ export async function resolveSweep(
     lastBuilt,
     now,
   });
-  const base = { schedule: schedule.name, slotAt, project: schedule.project, fireAt };
+  return { projectUuid, decisions, apiCalls, now };
+}
+
+/**
+ * The ledger rows of a sweep: one per branch considered, pending or skipped with its reason
+ * (`manual` marks every row of a "Trigger now"), or one `no-match` row when no branch matched.
+ */
+export function sweepRows(
+  schedule: Schedule,
+  decisions: readonly SweepDecision[],
+  at: { slotAt: Date; fireAt: Date; manual?: boolean },
+): NewSlot[] {
+  const base = {
+    schedule: schedule.name,
+    slotAt: at.slotAt,
+    project: schedule.project,
+    fireAt: at.fireAt,
+    ...(at.manual ? { manual: true } : {}),
+  };
   const rows: NewSlot[] = decisions.map((d) => ({
     ...base,
     branch: d.branch,
@@ -44,6 +71,19 @@ export async function resolveSweep(
       reason: `no-match (no branch in the build history matches ${schedule.branches.join(', ')})`,
     });
   }
+  return rows;
+}
+
+/** Resolves and records one sweep; returns the rows written (pending ones are then sent as usual). */
+export async function resolveSweep(
+  rt: Runtime,
+  sweep: Sweep,
+  marks: Map<string, Date>,
+  signal?: AbortSignal,
+): Promise<SlotRecord[]> {
+  const { schedule, slotAt, fireAt } = sweep;
+  const { projectUuid, decisions, apiCalls, now } = await readSweep(rt, schedule, signal);
+  const rows = sweepRows(schedule, decisions, { slotAt, fireAt });
   const recorded = rt.ledger.recordSlots(rows, new Map([[schedule.name, slotAt]]), now);
   const mark = marks.get(schedule.name);
   if (!mark || mark < slotAt) marks.set(schedule.name, slotAt);

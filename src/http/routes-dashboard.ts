@@ -54,7 +54,11 @@ function accessOf(context: RequestContext): PageAccess {
 
 /** Maps what `triggerManually` throws to a 4xx/502 (the message is the API's or ours, never a secret); anything else stays a 500. */
 function triggerFailure(error: Error): Error {
-  if (error instanceof CodeshipCronError && error.code === 'ERR_BRANCH_INVALID')
+  // The page has no override for a branch the schedule does not name (the CLI's --any-branch).
+  if (
+    error instanceof CodeshipCronError &&
+    (error.code === 'ERR_BRANCH_INVALID' || error.code === 'ERR_BRANCH_NOT_IN_SCHEDULE')
+  )
     return new HttpError(400, error.message);
   if (error instanceof CodeshipCronError && error.code === 'ERR_NOTHING_TO_TRIGGER')
     return new HttpError(409, error.message);

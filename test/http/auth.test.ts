@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, type HttpHarness, startHarness } from './harness.ts';
+import { bearer, type HttpHarness, SCHEDULES_YAML, startHarness } from './harness.ts';
 
 const TOKEN = 'correct-horse-battery-staple';
 const TRIGGER = '/api/schedules/nightly-api/trigger';
@@ -86,10 +86,10 @@ describe('with DASHBOARD_TOKEN: bearer', () => {
     await harness.request(TRIGGER, {
       method: 'POST',
       headers: bearer(TOKEN),
-      body: '{"branch":"develop"}',
+      body: '{"branch":"main"}',
     });
     const [slot] = harness.ledger.listSlots({ schedule: 'nightly-api', limit: 1 });
-    expect(slot).toMatchObject({ branch: 'develop', state: 'triggered' });
+    expect(slot).toMatchObject({ branch: 'main', state: 'triggered' });
     for (let i = 0; i < 20 && harness.ledger.get(slot!.id)?.state !== 'finished'; i += 1) {
       await harness.clock.advance(5000);
       await new Promise((resolve) => setTimeout(resolve, 20)); // loopback I/O of the pass
@@ -154,7 +154,11 @@ describe('with DASHBOARD_TOKEN: bearer', () => {
   });
 
   it('caps triggers at 10 a minute', async () => {
-    harness = await startHarness({ token: TOKEN });
+    // Ten branches the schedule names (by glob), so each press records its own slot.
+    harness = await startHarness({
+      token: TOKEN,
+      schedulesYaml: SCHEDULES_YAML.replace('    branch: main\n', '    branches: [main, "b*"]\n'),
+    });
     for (let i = 0; i < 10; i += 1) {
       const ok = await harness.request(TRIGGER, {
         method: 'POST',

@@ -101,7 +101,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<HttpHa
     logger,
     schedule: (name) => schedules.get(name),
   });
-  const unwatch = metrics.watch(rt);
+  const unwatch = metrics.watch(rt, () => schedules.all());
   const server = await startHttpServer({ config, rt, schedules, metrics, logger });
   return {
     url: server.url,

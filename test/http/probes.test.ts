@@ -40,12 +40,13 @@ describe('GET /healthz', () => {
 });
 
 describe('GET /readyz', () => {
-  it('is ready before any API call and after a successful one', async () => {
+  it('is ready before any API call and after a successful one, as codeship_cron_api_up says', async () => {
     harness = await startHarness();
     expect(await harness.request('/readyz')).toMatchObject({
       status: 200,
       json: { status: 'ready', checks: { schedules: 'ok', ledger: 'ok', api: 'ok' } },
     });
+    expect((await harness.request('/metrics')).text).toMatch(/^codeship_cron_api_up 1$/m);
     await harness.rt.api.listProjects();
     expect((await harness.request('/readyz')).status).toBe(200);
   });
@@ -65,6 +66,7 @@ describe('GET /readyz', () => {
     expect(checks.api).toMatch(
       /^last API call failed at 2026-03-01T12:\d\d:\d\d\.\d{3}Z: GET \/organizations\/:org\/projects answered 50\d$/,
     );
+    expect((await harness.request('/metrics')).text).toMatch(/^codeship_cron_api_up 0$/m);
 
     harness.simulator.setFaults({});
     await harness.rt.api.listProjects();
