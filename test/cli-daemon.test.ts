@@ -104,11 +104,16 @@ describe('status, trigger and reconcile', { timeout: 60_000 }, () => {
           'reason',
           'build_uuid',
           'build_status',
+          'commit_sha',
+          'claim',
           'triggered_at',
           'finished_at',
           'attempts',
         ]),
       );
+      // The claimed build's commit, and how the claim was made (README, "Build identity").
+      expect(row.commit_sha).toMatch(/^[0-9a-f]{40}$/);
+      expect(row.claim).toMatch(/^(exact|nearest of \d+)$/);
       expect(row).toMatchObject({
         schedule: 'nightly-api',
         state: 'finished',

@@ -471,6 +471,16 @@ export class Ledger {
       });
   }
 
+  /** A followed build that Codeship no longer knows: the slot fails with `reason`, keeping the UUID. */
+  loseBuild(id: number, reason: string, now: Date): void {
+    this.db
+      .prepare(
+        `UPDATE slots SET state = 'failed', reason = @reason, error = @reason, updated_at = @now
+         WHERE id = @id AND state = 'running'`,
+      )
+      .run({ id, reason, now: iso(now) });
+  }
+
   /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */
   closeSlot(id: number, state: 'skipped' | 'failed', reason: string, now: Date): void {
     this.db

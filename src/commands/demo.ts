@@ -51,7 +51,13 @@ const demo: Command = async (context) => {
     values['http-port'] === undefined
       ? null
       : parsePositiveInt(values['http-port'], '--http-port', 8080);
-  const simulator = await startSimulator({ port, buildDurationMs: buildSeconds * 1000 }).catch(
+  // Other people push too, seconds before or after half of the daemon's creates, as on a busy
+  // repository: the ledger still claims only the daemon's own builds (README, "Build identity").
+  const simulator = await startSimulator({
+    port,
+    buildDurationMs: buildSeconds * 1000,
+    pushes: { rate: 0.5, spreadMs: 5000, seed: Date.now() % 2 ** 31 },
+  }).catch(
     (error: unknown) => {
       throw listenFailure(error, 'run the simulator', `127.0.0.1:${port}`, '--port');
     },

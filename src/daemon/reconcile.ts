@@ -12,7 +12,7 @@ import {
   showsOwnName,
   walkHorizon,
 } from '../core/discovery.ts';
-import { coerceError } from '../core/errors.ts';
+import { type CodeshipError, coerceError } from '../core/errors.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { narrowed } from '../core/server-clock.ts';
 import { MINUTE } from '../core/time.ts';
@@ -179,8 +179,24 @@ async function reconcileProject(
   let apiCalls = calls;
   // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
   for (const uuid of wanted) {
-    builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
     apiCalls += 1;
+    try {
+      builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
+    } catch (raw) {
+      const error = coerceError(raw);
+      if ((error as CodeshipError).code !== 'ERR_CODESHIP_NOT_FOUND') throw error;
+      // Deleted, or a ledger pointed at another account or simulator: it will never finish.
+      for (const slot of followed.filter((s) => s.buildUuid === uuid)) {
+        const reason = `build ${uuid} no longer exists in Codeship (HTTP 404)`;
+        rt.ledger.loseBuild(slot.id, reason, rt.clock.now());
+        rt.logger.warn(
+          { schedule: slot.schedule, slot: slot.slotAt.toISOString(), buildUuid: uuid },
+          'build vanished',
+        );
+        const after = rt.ledger.get(slot.id);
+        if (after) rt.events.emit('settled', after);
+      }
+    }
   }
   const claimed = rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
   if (showsOwnName(builds, rt.match.ownUsernames)) rt.match.ownNameSeen = true;

@@ -186,3 +186,41 @@ describe('restart and catch-up', { timeout: 60_000 }, () => {
     await stop(b);
   });
 });
+
+describe('a ledger meeting another Codeship (the demo run again)', { timeout: 60_000 }, () => {
+  it('fails a followed build that no longer exists, and keeps building the rest', async () => {
+    const clock = new ManualClock('2026-06-01T10:05:00Z');
+    const files = { 'a.yaml': schedule('0') };
+    const first = await start({
+      start: '',
+      clock,
+      files,
+      simulator: { buildDurationMs: 5 * 60_000 },
+    });
+    await first.advanceUntil(() => summary(first).some((r) => r.startsWith('10:10 running')), {
+      what: '10:10 running',
+    });
+    // Stopped mid-build; the next run meets a fresh simulator that never saw that build.
+    await first.stop({ keepFiles: true });
+    harnesses.splice(harnesses.indexOf(first), 1);
+    const second = await start({
+      start: '',
+      clock,
+      files,
+      ledgerPath: first.ledgerPath,
+      simulator: { buildDurationMs: 30_000 },
+    });
+    await second.advanceUntil(() => summary(second).some((r) => r.startsWith('10:20 finished')), {
+      what: '10:20 built',
+      maxMs: 60 * 60_000,
+    });
+    const rows = ledgerRows(second.ledger, 'ten-minutes');
+    const lost = rows.find((r) => String(r.slot_at).startsWith('2026-06-01T10:10'));
+    expect(lost?.state).toBe('failed');
+    expect(lost?.reason).toBe(`build ${lost?.build_uuid} no longer exists in Codeship (HTTP 404)`);
+    expect(second.logs.some((l) => l.msg === 'reconciliation of a project failed')).toBe(false);
+    // No build UUID is held by two slots: the new simulator's UUIDs are new.
+    const uuids = rows.map((r) => r.build_uuid).filter((u) => u !== null);
+    expect(new Set(uuids).size).toBe(uuids.length);
+  });
+});
