@@ -10,8 +10,8 @@ const recipes = readme.slice(readme.indexOf('## Recipes'), readme.indexOf('## Ti
 const blocks = [...recipes.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 
 describe('README recipes', () => {
-  it('has the four recipes the README promises', () => {
-    expect(blocks).toHaveLength(4);
+  it('has the five recipes the README promises', () => {
+    expect(blocks).toHaveLength(5);
   });
 
   it.each(blocks.map((text, index) => [index + 1, text]))('recipe %i validates', (index, text) => {
@@ -22,7 +22,7 @@ describe('README recipes', () => {
     expect(schedules.length).toBeGreaterThan(0);
   });
 
-  it('spreads the several-project nightly with jitter, and sweeps releases with stale:', () => {
+  it('spreads nightlies with jitter, sweeps releases with stale:, skips unchanged heads', () => {
     const parsed = blocks.map(
       (text) => parseScheduleFile(text, 'README', { defaultTimezone: 'UTC' }).schedules,
     );
@@ -31,6 +31,7 @@ describe('README recipes', () => {
       branches: ['release/*'],
       stale: { olderThanMs: 7 * 86_400_000, max: 5 },
     });
-    expect(parsed[3]?.[0]).toMatchObject({ timezone: 'America/New_York', catchupMs: 0 });
+    expect(parsed[3]?.[0]).toMatchObject({ unchanged: 'skip', branches: ['main'] });
+    expect(parsed[4]?.[0]).toMatchObject({ timezone: 'America/New_York', catchupMs: 0 });
   });
 });

@@ -57,11 +57,9 @@ const demo: Command = async (context) => {
     port,
     buildDurationMs: buildSeconds * 1000,
     pushes: { rate: 0.5, spreadMs: 5000, seed: Date.now() % 2 ** 31 },
-  }).catch(
-    (error: unknown) => {
-      throw listenFailure(error, 'run the simulator', `127.0.0.1:${port}`, '--port');
-    },
-  );
+  }).catch((error: unknown) => {
+    throw listenFailure(error, 'run the simulator', `127.0.0.1:${port}`, '--port');
+  });
   const schedulesDir = fileURLToPath(new URL('../../demo/schedules', import.meta.url));
   const env = {
     ...context.env,

@@ -4,6 +4,9 @@
  */
 
 export type OverlapPolicy = 'allow' | 'skip' | 'replace';
+/** `unchanged:`: build every slot, or skip one whose branch head this schedule already built. */
+export type UnchangedPolicy = 'build' | 'skip';
+export const UNCHANGED_POLICIES = ['build', 'skip'] as const satisfies readonly UnchangedPolicy[];
 export const OVERLAP_POLICIES = [
   'allow',
   'skip',
@@ -29,6 +32,7 @@ export interface Schedule {
   readonly branches: readonly string[];
   readonly catchupMs: number;
   readonly overlap: OverlapPolicy;
+  readonly unchanged: UnchangedPolicy;
   readonly jitterMs: number;
   readonly enabled: boolean;
   readonly stale: StaleRule | null;

@@ -4,7 +4,7 @@
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from 'yaml';
 import { checkCronExpression } from './cron.ts';
 import type { ScheduleIssue } from './errors.ts';
-import type { OverlapPolicy, Schedule } from './model.ts';
+import type { OverlapPolicy, Schedule, UnchangedPolicy } from './model.ts';
 import type { Locator, ParseOptions } from './schedule.ts';
 import {
   type Checked,
@@ -15,6 +15,7 @@ import {
   checkOverlap,
   checkText,
   checkTimezone,
+  checkUnchanged,
   DEFAULT_CATCHUP_MS,
   describeType,
   SCHEDULE_KEYS,
@@ -131,6 +132,7 @@ export function readEntry(
   const branches = readBranches(fields, entryLine, report, locator);
   const catchupMs = take('catchup', checkCatchupField, DEFAULT_CATCHUP_MS);
   const overlap = take<OverlapPolicy>('overlap', checkOverlap, 'allow');
+  const unchanged = take<UnchangedPolicy>('unchanged', checkUnchanged, 'build');
   const jitterMs = take('jitter', checkJitterField, 0);
   const enabled = take('enabled', checkBoolean, true);
   const stale = readStale(fields.get('stale'), report, locator);
@@ -151,6 +153,7 @@ export function readEntry(
     branches === null ||
     catchupMs === null ||
     overlap === null ||
+    unchanged === null ||
     jitterMs === null ||
     enabled === null ||
     stale === undefined
@@ -165,6 +168,7 @@ export function readEntry(
     branches: Object.freeze(branches),
     catchupMs,
     overlap,
+    unchanged,
     jitterMs,
     enabled,
     stale,

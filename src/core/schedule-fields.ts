@@ -5,7 +5,12 @@
 import { checkBranchPattern } from './branch-glob.ts';
 import { canonicalTimeZone, isKnownTimeZone } from './cron-zone.ts';
 import { closestMatch } from './did-you-mean.ts';
-import { OVERLAP_POLICIES, type OverlapPolicy } from './model.ts';
+import {
+  OVERLAP_POLICIES,
+  type OverlapPolicy,
+  UNCHANGED_POLICIES,
+  type UnchangedPolicy,
+} from './model.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 /** Keys a file may hold at its top level (`$schema` lets JSON files name the schema). */
@@ -21,6 +26,7 @@ export const SCHEDULE_KEYS = [
   'branches',
   'catchup',
   'overlap',
+  'unchanged',
   'jitter',
   'enabled',
   'stale',
@@ -140,12 +146,21 @@ export function checkDuration(value: unknown, zeroMeaning: string | null): Check
 }
 
 export function checkOverlap(value: unknown): Checked<OverlapPolicy> {
-  if (typeof value === 'string' && (OVERLAP_POLICIES as readonly string[]).includes(value)) {
-    return ok(value as OverlapPolicy);
+  return checkOneOf(value, OVERLAP_POLICIES);
+}
+
+export function checkUnchanged(value: unknown): Checked<UnchangedPolicy> {
+  return checkOneOf(value, UNCHANGED_POLICIES);
+}
+
+/** One of `allowed`, with a "did you mean" for a near miss. */
+function checkOneOf<T extends string>(value: unknown, allowed: readonly T[]): Checked<T> {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) {
+    return ok(value as T);
   }
-  const hint = typeof value === 'string' ? closestMatch(value, OVERLAP_POLICIES) : null;
+  const hint = typeof value === 'string' ? closestMatch(value, allowed) : null;
   return bad(
-    `is ${describeType(value)} (expected one of ${OVERLAP_POLICIES.join(', ')}${hint ? `; did you mean ${hint}?` : ''})`,
+    `is ${describeType(value)} (expected one of ${allowed.join(', ')}${hint ? `; did you mean ${hint}?` : ''})`,
   );
 }
 

@@ -5,8 +5,9 @@
  */
 import type { SlotRecord } from '../adapters/ledger.ts';
 import { CodeshipError, coerceError } from '../core/errors.ts';
-import { isFinalStatus } from '../core/model.ts';
+import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
+import { unchangedReason } from '../core/unchanged.ts';
 import { reconcileOnce } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -89,6 +90,51 @@ async function applyOverlap(
   return true;
 }
 
+/** Pages of the build list read at most to find a branch's head for `unchanged: skip`. */
+const HEAD_PAGES = 2;
+/** The client's page size for build lists. */
+const LIST_PAGE = 50;
+
+/**
+ * Applies the schedule's `unchanged: skip`: reads the project's list (newest first) down to the
+ * branch's newest build, and skips the slot when that head commit is this schedule's last build
+ * of the branch, succeeded or still building (core/unchanged.ts). Returns false when skipped.
+ */
+async function applyUnchanged(
+  rt: Runtime,
+  slot: SlotRecord,
+  projectUuid: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (rt.schedule(slot.schedule)?.unchanged !== 'skip' || slot.manual) return true;
+  const previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
+  if (!previous?.buildUuid) return true;
+  let head: RemoteBuild | null = null;
+  let last: RemoteBuild | null = null;
+  let read = 0;
+  for await (const build of rt.api.listBuilds(projectUuid, { priority: 'trigger', signal })) {
+    read += 1;
+    if (build.uuid === previous.buildUuid) last = build;
+    if (head === null && build.branch === slot.branch) head = build;
+    // Past the head, the rest of a page already read is free; the next page is not.
+    if (head !== null && (last !== null || read % LIST_PAGE === 0)) break;
+    if (read >= HEAD_PAGES * LIST_PAGE) break;
+  }
+  if (head === null) return true;
+  // A build's commit never changes: when ours was another commit, the head is new.
+  if (previous.commitSha !== null && previous.commitSha !== head.commitSha) return true;
+  // Our last build is older than the page: its status comes from the API too, never the ledger.
+  last ??= await rt.api.getBuild(projectUuid, previous.buildUuid, { priority: 'trigger', signal });
+  const reason = unchangedReason(head, last);
+  if (reason === null) return true;
+  rt.ledger.closeSlot(slot.id, 'skipped', reason, rt.clock.now());
+  rt.logger.info(
+    { schedule: slot.schedule, slot: slot.slotAt, branch: slot.branch, reason },
+    'slot skipped: unchanged',
+  );
+  return false;
+}
+
 /** Thrown from `beforeSend` when another process (or call) claimed this attempt first. */
 class AttemptTaken extends Error {
   override name = 'AttemptTaken';
@@ -123,6 +169,9 @@ export async function sendSlot(
   let attemptId: number | null = null;
   try {
     projectUuid = await rt.projects.resolve(slot.project, { priority: 'trigger', signal });
+    if (slot.attempts === 0 && !(await applyUnchanged(rt, slot, projectUuid, signal))) {
+      return settle(rt, slot.id);
+    }
     if (slot.attempts === 0 && !(await applyOverlap(rt, slot, projectUuid, signal))) {
       return settle(rt, slot.id);
     }

@@ -17,6 +17,7 @@ function schedule(branches: string[], project = 'acme/api'): Schedule {
     branches,
     catchupMs: 3_600_000,
     overlap: 'allow',
+    unchanged: 'build',
     jitterMs: 0,
     enabled: true,
     stale: null,

@@ -44,16 +44,9 @@ describe('nextCheckAt', () => {
   });
 
   it('caps the first look at 15 minutes however long builds usually take', () => {
-    expect(
-      iso(
-        nextCheckAt(
-          slot({ state: 'running' }),
-          null,
-          3 * 3600_000,
-          POLICY,
-        ),
-      ),
-    ).toBe('2026-06-01T10:15:00.000Z');
+    expect(iso(nextCheckAt(slot({ state: 'running' }), null, 3 * 3600_000, POLICY))).toBe(
+      '2026-06-01T10:15:00.000Z',
+    );
   });
 
   it('looks for an unknown-outcome create soon, then when its discovery window ends', () => {

@@ -16,6 +16,7 @@ function schedule(name: string, cron: string, fields: Partial<Schedule> = {}): S
     branches: ['main'],
     catchupMs: HOUR,
     overlap: 'allow',
+    unchanged: 'build',
     jitterMs: 0,
     enabled: true,
     stale: null,

@@ -35,6 +35,7 @@ describe('parseScheduleFile: valid files', () => {
         branches: ['main'],
         catchupMs: 6 * 3_600_000,
         overlap: 'skip',
+        unchanged: 'build',
         jitterMs: 600_000,
         enabled: true,
         stale: null,
@@ -48,6 +49,7 @@ describe('parseScheduleFile: valid files', () => {
         branches: ['release/*', 'main'],
         catchupMs: 3_600_000,
         overlap: 'allow',
+        unchanged: 'build',
         jitterMs: 0,
         enabled: true,
         stale: { olderThanMs: 7 * 86_400_000, max: 3 },
@@ -61,6 +63,7 @@ describe('parseScheduleFile: valid files', () => {
         branches: ['feature/x'],
         catchupMs: 0,
         overlap: 'allow',
+        unchanged: 'build',
         jitterMs: 0,
         enabled: false,
         stale: null,
@@ -178,7 +181,7 @@ describe('parseScheduleFile: every problem, located', () => {
       'an unknown key without a hint',
       entry('    colour: red\n'),
       [
-        's.yaml:6: schedule a: colour: unknown key (expected one of name, cron, timezone, project, branch, branches, catchup, overlap, jitter, enabled, stale)',
+        's.yaml:6: schedule a: colour: unknown key (expected one of name, cron, timezone, project, branch, branches, catchup, overlap, unchanged, jitter, enabled, stale)',
       ],
     ],
     [
@@ -303,6 +306,13 @@ describe('parseScheduleFile: every problem, located', () => {
       }),
       [
         's.yaml:6: schedule a: jitter: 15m is not shorter than the 15m between two fires (expected less than the shortest interval of the cron expression)',
+      ],
+    ],
+    [
+      'an unknown unchanged policy',
+      entry('    unchanged: skipp\n'),
+      [
+        's.yaml:6: schedule a: unchanged: is "skipp" (expected one of build, skip; did you mean skip?)',
       ],
     ],
     [

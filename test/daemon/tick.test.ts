@@ -31,6 +31,7 @@ function schedule(name: string, fields: Partial<Schedule> = {}): Schedule {
     branches: ['main'],
     catchupMs: 0,
     overlap: 'allow',
+    unchanged: 'build',
     jitterMs: 0,
     enabled: true,
     stale: null,

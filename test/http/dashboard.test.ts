@@ -78,6 +78,7 @@ describe('the status page without DASHBOARD_TOKEN (read-only)', () => {
       branches: ['main'],
       enabled: true,
       overlap: 'allow',
+      unchanged: 'build',
       nextFireAt: '2026-03-02T01:00:00.000Z',
       nextFireLocal: '2026-03-02 02:00:00 GMT+1',
       recent: [],
