@@ -32,6 +32,7 @@ export interface ScheduleView {
   readonly branches: readonly string[];
   readonly enabled: boolean;
   readonly overlap: string;
+  readonly unchanged: string;
   /** ISO-8601 UTC of the next fire (nominal slot plus jitter); null when disabled or never again. */
   readonly nextFireAt: string | null;
   /** The same instant on the schedule's wall clock, e.g. `2026-03-02 02:00:00 CET`. */
@@ -122,6 +123,7 @@ export function scheduleView(
     branches: schedule.branches,
     enabled: schedule.enabled,
     overlap: schedule.overlap,
+    unchanged: schedule.unchanged,
     nextFireAt: next ? next.toISOString() : null,
     nextFireLocal: next ? formatInZone(next, schedule.timezone) : null,
     recent: ledger.listSlots({ schedule: schedule.name, limit: recentLimit }).map(toStatusRow),

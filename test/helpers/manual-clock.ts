@@ -1,4 +1,67 @@
-import { ManualClock as BaseClock } from '../../src/adapters/manual-clock.ts';
+import type { Clock } from '../../src/ports.ts';
+
+interface Sleeper {
+  wakeAtMs: number;
+  resolve: () => void;
+}
+
+/**
+ * A clock moved by hand, for simulated time: the tests and the benchmarks (bench/) run the real
+ * daemon, client, pacer and simulator on one of these. `sleep` registers a sleeper; moving time wakes every
+ * sleeper that is due.
+ */
+class BaseClock implements Clock {
+  private nowMs: number;
+  private sleepers: Sleeper[] = [];
+
+  constructor(start: Date | string) {
+    this.nowMs = new Date(start).getTime();
+  }
+
+  now(): Date {
+    return new Date(this.nowMs);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sleeper: Sleeper = { wakeAtMs: this.nowMs + ms, resolve };
+      this.sleepers.push(sleeper);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Number of callers currently sleeping. */
+  get sleeping(): number {
+    return this.sleepers.length;
+  }
+
+  /** Earliest wake-up instant of any sleeper, or null when nobody sleeps. */
+  nextWakeMs(): number | null {
+    let next: number | null = null;
+    for (const s of this.sleepers) if (next === null || s.wakeAtMs < next) next = s.wakeAtMs;
+    return next;
+  }
+
+  /**
+   * Sets the clock to `atMs` (forward or backward: clock-jump tests) and wakes the sleepers that
+   * are due. Their callbacks run once the caller yields.
+   */
+  moveTo(atMs: number): void {
+    this.nowMs = atMs;
+    const due = this.sleepers.filter((s) => s.wakeAtMs <= this.nowMs);
+    this.sleepers = this.sleepers.filter((s) => s.wakeAtMs > this.nowMs);
+    for (const sleeper of due) sleeper.resolve();
+  }
+}
 
 /** The simulated-time clock with test conveniences: `advance` and `set` let the code under test react. */
 export class ManualClock extends BaseClock {

@@ -3,10 +3,10 @@
  * enforces 60 requests a minute (its default, like Codeship), the daemon paces at its default 60.
  * Measures the simulated minutes until every slot was triggered (202), the slots lost (recorded in
  * the ledger but never given a build in the simulator, or given two) and the rate-limit 403s.
- * Usage: node dist/bench/drain.js [--quick]
+ * Usage: node dist-bench/bench/drain.js [--quick]
  */
 import { join } from 'node:path';
-import { MINUTE } from '../core/time.ts';
+import { MINUTE } from '../src/core/time.ts';
 import { emitResult, isQuick, note, round, tempDir } from './common.ts';
 import { type BenchSchedule, fleetSeed, projectName, writeScheduleFiles } from './fleet.ts';
 import { count, startSimulatedDaemon } from './sim-harness.ts';

@@ -4,14 +4,14 @@
  * (spawn to the `first tick planned` log line), RSS one second after it, CPU over an idle window
  * (no expression fires in it) and, against the same process started with an empty folder, memory
  * per schedule.
- * Usage: node dist/bench/scale.js [--quick]
+ * Usage: node dist-bench/bench/scale.js [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startSimulator } from '../simulator/index.ts';
+import { startSimulator } from '../src/simulator/index.ts';
 import {
   CLOCK_TICKS_PER_SECOND,
   emitResult,
@@ -31,7 +31,7 @@ import {
   writeScheduleFiles,
 } from './fleet.ts';
 
-const CLI = resolve(fileURLToPath(new URL('../cli.js', import.meta.url)));
+const CLI = resolve(fileURLToPath(new URL('../../dist/cli.js', import.meta.url)));
 const SETTLE_MS = 1_000;
 
 interface Started {

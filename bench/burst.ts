@@ -5,17 +5,17 @@
  * Measures how many slots the tick at T recorded and their lateness from nominal instant to intent:
  * `created_at - slot_at` as the ledger states it, and the instant the tick's transaction had
  * committed (the intent is durable only then) minus T.
- * Usage: node dist/bench/burst.js [--quick]
+ * Usage: node dist-bench/bench/burst.js [--quick]
  */
 import { join } from 'node:path';
-import { openLedger } from '../adapters/ledger.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { systemClock } from '../adapters/system-clock.ts';
-import { loadConfig, requireApi } from '../config.ts';
-import { ScheduleSet } from '../daemon/schedule-set.ts';
-import { runDaemon } from '../daemon.ts';
-import { createApi, createRuntime, loadConfiguredSchedules } from '../deps.ts';
-import { startSimulator } from '../simulator/index.ts';
+import { openLedger } from '../src/adapters/ledger.ts';
+import { createLogger } from '../src/adapters/logger.ts';
+import { systemClock } from '../src/adapters/system-clock.ts';
+import { loadConfig, requireApi } from '../src/config.ts';
+import { ScheduleSet } from '../src/daemon/schedule-set.ts';
+import { runDaemon } from '../src/daemon.ts';
+import { createApi, createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
+import { startSimulator } from '../src/simulator/index.ts';
 import { emitResult, isQuick, median, note, percentile, round, tempDir } from './common.ts';
 import {
   BENCH_PASSWORD,

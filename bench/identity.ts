@@ -7,19 +7,19 @@
  * build first), replayed over the same attempts and the same build list.
  * `--names same` makes the pushers appear under the API user's own name, so names tell nothing
  * and only the request windows decide (README, "Build identity").
- * Usage: node dist/bench/identity.js [--names other|same] [--quick]
+ * Usage: node dist-bench/bench/identity.js [--names other|same] [--quick]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLedger } from '../adapters/ledger.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { systemClock } from '../adapters/system-clock.ts';
-import { loadConfig } from '../config.ts';
-import { ScheduleSet } from '../daemon/schedule-set.ts';
-import { runDaemon } from '../daemon.ts';
-import { createApi, createRuntime, loadConfiguredSchedules } from '../deps.ts';
-import { startSimulator } from '../simulator/index.ts';
-import type { SimBuild } from '../simulator/types.ts';
+import { openLedger } from '../src/adapters/ledger.ts';
+import { createLogger } from '../src/adapters/logger.ts';
+import { systemClock } from '../src/adapters/system-clock.ts';
+import { loadConfig } from '../src/config.ts';
+import { ScheduleSet } from '../src/daemon/schedule-set.ts';
+import { runDaemon } from '../src/daemon.ts';
+import { createApi, createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
+import { startSimulator } from '../src/simulator/index.ts';
+import type { SimBuild } from '../src/simulator/types.ts';
 import { argValue, emitResult, isQuick, note, pause, tempDir } from './common.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME, fleetSeed, projectName } from './fleet.ts';
 import { count } from './sim-harness.ts';

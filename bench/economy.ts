@@ -4,11 +4,11 @@
  * lists and single builds) per build, beyond its create. Two firing patterns:
  * - `batch`: every schedule fires at 02:00:00 (a nightly fleet);
  * - `staggered`: one schedule fires per minute (builds overlap ~10 deep all the time).
- * Usage: node dist/bench/economy.js --pattern batch|staggered [--quick]
+ * Usage: node dist-bench/bench/economy.js --pattern batch|staggered [--quick]
  */
 import { join } from 'node:path';
-import { MINUTE } from '../core/time.ts';
-import type { RequestRecord } from '../simulator/types.ts';
+import { MINUTE } from '../src/core/time.ts';
+import type { RequestRecord } from '../src/simulator/types.ts';
 import { argValue, emitResult, isQuick, note, round, tempDir } from './common.ts';
 import { type BenchSchedule, fleetSeed, projectName, writeScheduleFiles } from './fleet.ts';
 import { count, startSimulatedDaemon } from './sim-harness.ts';

@@ -6,11 +6,11 @@
  *   as a per-task design must (the same Ledger class and settings as the daemon).
  * Counts fires of slot T, fires node-cron reported missed, dropped = N - fires, and lateness
  * (callback done - T).
- * Usage: node dist/bench/node-cron-burst.js --callback noop|ledger [--quick]
+ * Usage: node dist-bench/bench/node-cron-burst.js --callback noop|ledger [--quick]
  */
 import { join } from 'node:path';
 import cron from 'node-cron';
-import { openLedger } from '../adapters/ledger.ts';
+import { openLedger } from '../src/adapters/ledger.ts';
 import {
   argValue,
   emitResult,

@@ -5,17 +5,17 @@
  * happens between wake-ups, so hours of simulated time take seconds, and the API calls counted are
  * the ones the daemon would make in real time.
  */
-import { createCodeshipClient } from '../adapters/codeship-client.ts';
-import { type Ledger, openLedger } from '../adapters/ledger.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { ManualClock } from '../adapters/manual-clock.ts';
-import { loadConfig, requireApi } from '../config.ts';
-import { ScheduleSet } from '../daemon/schedule-set.ts';
-import { runDaemon } from '../daemon.ts';
-import { createRuntime, loadConfiguredSchedules } from '../deps.ts';
-import type { CodeshipApi } from '../ports.ts';
-import { type Simulator, startSimulator } from '../simulator/index.ts';
-import type { SimulatorSeed } from '../simulator/types.ts';
+import { createCodeshipClient } from '../src/adapters/codeship-client.ts';
+import { type Ledger, openLedger } from '../src/adapters/ledger.ts';
+import { createLogger } from '../src/adapters/logger.ts';
+import { ManualClock } from '../test/helpers/manual-clock.ts';
+import { loadConfig, requireApi } from '../src/config.ts';
+import { ScheduleSet } from '../src/daemon/schedule-set.ts';
+import { runDaemon } from '../src/daemon.ts';
+import { createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
+import type { CodeshipApi } from '../src/ports.ts';
+import { type Simulator, startSimulator } from '../src/simulator/index.ts';
+import type { SimulatorSeed } from '../src/simulator/types.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME } from './fleet.ts';
 
 /** The shared simulated clock; it only ever moves forward here. */

@@ -5,10 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nextFireAfter } from '../core/cron.ts';
-import { zoneOffsetMs } from '../core/cron-zone.ts';
-import { createPrng } from '../simulator/ids.ts';
-import type { SeedBuild, SimulatorSeed } from '../simulator/types.ts';
+import { nextFireAfter } from '../src/core/cron.ts';
+import { zoneOffsetMs } from '../src/core/cron-zone.ts';
+import { createPrng } from '../src/simulator/ids.ts';
+import type { SeedBuild, SimulatorSeed } from '../src/simulator/types.ts';
 
 export const BENCH_USERNAME = 'bench@example.com';
 export const BENCH_PASSWORD = 'bench-password';
