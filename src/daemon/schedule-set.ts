@@ -20,9 +20,18 @@ export interface ReloadReport {
   removed: string[];
 }
 
+/** The order schedules are listed in (page, API, cursors): case-insensitive, then exact. */
+export function compareNames(a: string, b: string): number {
+  const lowerA = a.toLowerCase();
+  const lowerB = b.toLowerCase();
+  if (lowerA !== lowerB) return lowerA < lowerB ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export class ScheduleSet {
   private byFile = new Map<string, readonly Schedule[]>();
   private byName = new Map<string, Schedule>();
+  private sorted: readonly Schedule[] | null = null;
 
   /** Applies a fresh load of the folder (or, with `issues` only, a folder that could not be read). */
   apply(files: readonly LoadedFile[], folderIssues: readonly ScheduleIssue[] = []): ReloadReport {
@@ -44,6 +53,7 @@ export class ScheduleSet {
     }
     this.byFile = next;
     this.byName = new Map();
+    this.sorted = null;
     for (const schedules of next.values()) {
       for (const schedule of schedules) {
         if (!this.byName.has(schedule.name)) this.byName.set(schedule.name, schedule);
@@ -52,6 +62,12 @@ export class ScheduleSet {
     for (const name of this.byName.keys()) if (!before.has(name)) report.added.push(name);
     for (const name of before) if (!this.byName.has(name)) report.removed.push(name);
     return report;
+  }
+
+  /** Every schedule in `compareNames` order; sorted once per reload, not per request. */
+  sortedByName(): readonly Schedule[] {
+    this.sorted ??= [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
+    return this.sorted;
   }
 
   all(): Schedule[] {

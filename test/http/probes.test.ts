@@ -196,7 +196,11 @@ describe('server lifecycle', () => {
     const { rt, metrics } = harness;
     await expect(
       startHttpServer({
-        config: { http: { host: '127.0.0.1', port: harness.server.port }, dashboardToken: null },
+        config: {
+          http: { host: '127.0.0.1', port: harness.server.port },
+          dashboardToken: null,
+          httpAllowedHosts: [],
+        },
         rt,
         schedules: new ScheduleSet(),
         metrics,
