@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLedgerBusy } from '../adapters/ledger-busy.ts';
 import type { Logger } from '../adapters/logger.ts';
 import type { Config } from '../config.ts';
 import { CodeshipCronError, coerceError } from '../core/errors.ts';
@@ -134,6 +135,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           const error = coerceError(raw);
           if (error instanceof HttpError) {
             sendJson(res, error.status, { error: error.message }, { ...error.headers });
+            return;
+          }
+          if (isLedgerBusy(error)) {
+            sendJson(
+              res,
+              503,
+              { error: 'the ledger is locked by another process; try again shortly' },
+              { 'retry-after': '1' },
+            );
             return;
           }
           // The message may carry anything (SQL, paths); the client gets a generic answer.

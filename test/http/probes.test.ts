@@ -95,7 +95,7 @@ describe('GET /readyz', () => {
     harness.ledger.close();
     const closed = await harness.request('/readyz');
     expect((closed.json as { checks: { ledger: string } }).checks.ledger).toMatch(
-      /^ledger .*ledger\.sqlite is not usable: /,
+      /^ledger .*ledger\.sqlite cannot commit a write: /,
     );
   });
 });
