@@ -138,7 +138,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     } catch (raw) {
       const error = coerceError(raw);
       rt.logger.error(
-        { schedule: sweep.schedule.name, err: { message: error.message } },
+        { schedule: sweep.schedule.name, err: error },
         'sweep failed; it will be retried as catch-up',
       );
     } finally {
