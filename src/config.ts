@@ -5,7 +5,8 @@
  */
 import { isKnownTimeZone } from './core/cron-zone.ts';
 import { ConfigError } from './core/errors.ts';
-import { parseDuration, SECOND } from './core/time.ts';
+import { quoteInput } from './core/quote.ts';
+import { HOUR, parseDuration, SECOND } from './core/time.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,7 +32,14 @@ export interface Config {
   readonly discoveryWindowMs: number;
   /** `{ host, port }` from HTTP_ADDR, or null when the HTTP server is off. */
   readonly http: { readonly host: string; readonly port: number } | null;
+  /**
+   * `Host` header values the HTTP server accepts besides HTTP_ADDR itself, `localhost` and
+   * `127.0.0.1` (HTTP_ALLOWED_HOSTS, lowercased): `host` (any port) or `host:port`.
+   */
+  readonly httpAllowedHosts: readonly string[];
   readonly dashboardToken: string | null;
+  /** The secret path segment of the webhook route (WEBHOOK_SECRET); null: no webhook route. */
+  readonly webhookSecret: string | null;
 }
 
 export const DEFAULTS = {
@@ -44,8 +52,47 @@ export const DEFAULTS = {
   DISCOVERY_WINDOW: '120s',
 } as const satisfies Record<string, string>;
 
+/** Shortest DASHBOARD_TOKEN and WEBHOOK_SECRET accepted: a guessable secret is no secret. */
+export const MIN_SECRET_LENGTH = 16;
+/** Longest DISCOVERY_WINDOW: a create that has not shown its build by then never will. */
+export const MAX_DISCOVERY_WINDOW_MS = HOUR;
+export const MAX_RATE_LIMIT = 10_000;
+
 /** Reads a secret file (password file or systemd credential); injected so loadConfig stays pure. */
 export type ReadSecretFile = (path: string) => string;
+
+/** Digits only (no sign, spaces, exponent, hex or fraction), as a safe integer; else null. */
+function decimalInteger(text: string): number | null {
+  if (!/^[0-9]{1,15}$/.test(text)) return null;
+  return Number(text);
+}
+
+/** A setting's value quoted for a message: at most 80 characters, control characters escaped. */
+function quoteValue(text: string): string {
+  return quoteInput(text);
+}
+
+const HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::[0-9]{1,5})?$/;
+
+/** HTTP_ALLOWED_HOSTS: `host` or `host:port` entries, comma-separated; null when malformed. */
+function parseAllowedHosts(value: string): string[] | null {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '');
+  return entries.every((entry) => HOST_ENTRY.test(entry)) ? entries : null;
+}
+
+/** A secret setting that is long enough, or the problem (never echoing the secret itself). */
+function checkSecret(name: string, value: string | undefined, issues: string[]): string | null {
+  if (!value) return null;
+  if (value.length < MIN_SECRET_LENGTH) {
+    issues.push(
+      `${name} must be at least ${MIN_SECRET_LENGTH} characters long (got ${value.length}; generate one with: openssl rand -hex 24)`,
+    );
+  }
+  return value;
+}
 
 function parseHttpAddr(value: string): { host: string; port: number } | null {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -103,7 +150,7 @@ function loadApi(
       );
     }
   } catch {
-    issues.push(`CODESHIP_API_URL must be an http(s) URL (got "${baseUrl}")`);
+    issues.push(`CODESHIP_API_URL must be an http(s) URL (got ${quoteValue(baseUrl)})`);
   }
   const username = env.CODESHIP_USERNAME ?? '';
   if (username === '')
@@ -118,9 +165,11 @@ function loadApi(
     );
   }
   const rateText = env.CODESHIP_RATE_LIMIT || DEFAULTS.CODESHIP_RATE_LIMIT;
-  const rate = Number(rateText);
-  if (!Number.isInteger(rate) || rate < 1 || rate > 10_000) {
-    issues.push(`CODESHIP_RATE_LIMIT must be an integer between 1 and 10000 (got "${rateText}")`);
+  const rate = decimalInteger(rateText);
+  if (rate === null || rate < 1 || rate > MAX_RATE_LIMIT) {
+    issues.push(
+      `CODESHIP_RATE_LIMIT must be an integer between 1 and ${MAX_RATE_LIMIT} (got ${quoteValue(rateText)})`,
+    );
   }
   if (issues.length > 0 || password === undefined) return { api: null, issues };
   return {
@@ -129,7 +178,7 @@ function loadApi(
       username,
       password,
       organization: env.CODESHIP_ORGANIZATION?.trim() || null,
-      rateLimitPerMinute: rate,
+      rateLimitPerMinute: rate as number,
     }),
     issues,
   };
@@ -150,26 +199,45 @@ export function loadConfig(
   const timezone = env.DEFAULT_TIMEZONE || DEFAULTS.DEFAULT_TIMEZONE;
   if (!isKnownTimeZone(timezone)) {
     issues.push(
-      `DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got "${timezone}")`,
+      `DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got ${quoteValue(timezone)})`,
     );
   }
   const logLevel = (env.LOG_LEVEL || DEFAULTS.LOG_LEVEL) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
-    issues.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+    issues.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${quoteValue(logLevel)})`);
   }
   const windowText = env.DISCOVERY_WINDOW || DEFAULTS.DISCOVERY_WINDOW;
-  const discoveryWindowMs = parseDuration(windowText);
-  if (discoveryWindowMs === null || discoveryWindowMs < 10 * SECOND) {
+  // No spaces around it: a strict form, like every number here.
+  const discoveryWindowMs = windowText.trim() === windowText ? parseDuration(windowText) : null;
+  if (
+    discoveryWindowMs === null ||
+    discoveryWindowMs < 10 * SECOND ||
+    discoveryWindowMs > MAX_DISCOVERY_WINDOW_MS
+  ) {
     issues.push(
-      `DISCOVERY_WINDOW must be a duration of at least 10s such as 120s or 5m (got "${windowText}")`,
+      `DISCOVERY_WINDOW must be a duration from 10s to 1h such as 120s or 5m (got ${quoteValue(windowText)})`,
     );
   }
   let http: Config['http'] = null;
   if (env.HTTP_ADDR) {
     http = parseHttpAddr(env.HTTP_ADDR);
     if (!http)
-      issues.push(`HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "${env.HTTP_ADDR}")`);
+      issues.push(
+        `HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got ${quoteValue(env.HTTP_ADDR)})`,
+      );
   }
+  let httpAllowedHosts: string[] = [];
+  if (env.HTTP_ALLOWED_HOSTS) {
+    const parsed = parseAllowedHosts(env.HTTP_ALLOWED_HOSTS);
+    if (parsed) httpAllowedHosts = parsed;
+    else {
+      issues.push(
+        `HTTP_ALLOWED_HOSTS must be a comma-separated list of host or host:port such as status.example.com,proxy.internal:8443 (got ${quoteValue(env.HTTP_ALLOWED_HOSTS)})`,
+      );
+    }
+  }
+  const dashboardToken = checkSecret('DASHBOARD_TOKEN', env.DASHBOARD_TOKEN, issues);
+  const webhookSecret = checkSecret('WEBHOOK_SECRET', env.WEBHOOK_SECRET, issues);
   const { api, issues: apiIssues } = loadApi(env, readSecret);
   // A command that calls the API hears of every problem at once, its API settings included.
   if (options.requireApi) issues.push(...apiIssues);
@@ -183,7 +251,9 @@ export function loadConfig(
     logLevel,
     discoveryWindowMs: discoveryWindowMs ?? 0,
     http,
-    dashboardToken: env.DASHBOARD_TOKEN || null,
+    httpAllowedHosts: Object.freeze(httpAllowedHosts),
+    dashboardToken,
+    webhookSecret,
   });
 }
 

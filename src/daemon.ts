@@ -7,6 +7,7 @@
  * `runDaemon` resolves when its signal aborts and in-flight work has settled.
  */
 import type { SlotRecord } from './adapters/ledger.ts';
+import { isLedgerBusy, LEDGER_RETRY_MS } from './adapters/ledger-busy.ts';
 import type { ScheduleIssue } from './core/errors.ts';
 import { coerceError, formatScheduleIssue } from './core/errors.ts';
 import { probeDelayMs } from './core/server-clock.ts';
@@ -39,6 +40,22 @@ export interface DaemonOptions {
   onReady?: () => void;
   /** Called after every tick (systemd watchdog). */
   onTick?: () => void;
+}
+
+/**
+ * A pause on the real clock (a lock held by another process is released in real time, whatever
+ * clock the daemon runs on); resolves early when `signal` aborts.
+ */
+function realDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** A wake-up that sleeping loops can be nudged out of early. */
@@ -123,7 +140,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     } catch (raw) {
       const error = coerceError(raw);
       rt.logger.error(
-        { schedule: sweep.schedule.name, err: { message: error.message } },
+        { schedule: sweep.schedule.name, err: error },
         'sweep failed; it will be retried as catch-up',
       );
     } finally {
@@ -132,19 +149,41 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     }
   };
 
+  // A locked ledger is retried soon, on a timer (see ledger-busy.ts), and said once per lock.
+  let lockedSince: number | null = null;
+  const retryAfter = (raw: unknown, fallbackMs: number): number => {
+    if (!isLedgerBusy(raw)) return fallbackMs;
+    if (lockedSince === null) {
+      lockedSince = Date.now();
+      rt.logger.warn(
+        { ledger: rt.ledger.file, retryMs: LEDGER_RETRY_MS },
+        'ledger is locked by another process; retrying',
+      );
+    }
+    return LEDGER_RETRY_MS;
+  };
+  const unlocked = () => {
+    if (lockedSince === null) return;
+    rt.logger.info({ lockedMs: Date.now() - lockedSince }, 'ledger lock released');
+    lockedSince = null;
+  };
+
   const tickLoop = async () => {
     let first = true;
     while (!signal.aborted) {
       const now = rt.clock.now();
       let wakeAt: Date | null = null;
+      let retryMs: number | null = null;
       try {
         const result = runTick(rt, state, now);
         wakeAt = result.wakeAt;
         for (const sweep of result.sweeps) track(runSweep(sweep));
         rt.events.emit('tick', { at: now, recorded: result.recorded.length, wakeAt });
         if (result.recorded.some((slot) => slot.state === 'pending')) sendNudge.poke();
+        unlocked();
       } catch (raw) {
-        rt.logger.error({ err: coerceError(raw) }, 'tick failed');
+        retryMs = retryAfter(raw, MAX_SLEEP_MS);
+        if (retryMs === MAX_SLEEP_MS) rt.logger.error({ err: coerceError(raw) }, 'tick failed');
       }
       if (first) {
         first = false;
@@ -153,13 +192,15 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
       }
       options.onTick?.();
       const untilWake = wakeAt ? wakeAt.getTime() - rt.clock.now().getTime() : MAX_SLEEP_MS;
-      await tickNudge.wait(rt, Math.max(0, Math.min(untilWake, MAX_SLEEP_MS)), signal);
+      if (retryMs !== null && retryMs < MAX_SLEEP_MS) await realDelay(retryMs, signal);
+      else await tickNudge.wait(rt, Math.max(0, Math.min(untilWake, MAX_SLEEP_MS)), signal);
     }
   };
 
   const sendLoop = async () => {
     while (!signal.aborted) {
       let due: SlotRecord[] = [];
+      let retryMs = MAX_SLEEP_MS;
       try {
         due = rt.ledger.dueSends(rt.clock.now(), 200);
         const queue = [...due];
@@ -175,10 +216,13 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
         );
         if (due.length > 0) reconcileNudge.poke();
       } catch (raw) {
-        rt.logger.error({ err: coerceError(raw) }, 'send loop failed');
+        retryMs = retryAfter(raw, MAX_SLEEP_MS);
+        if (retryMs === MAX_SLEEP_MS)
+          rt.logger.error({ err: coerceError(raw) }, 'send loop failed');
       }
-      if (due.length === 200) continue;
-      await sendNudge.wait(rt, MAX_SLEEP_MS, signal);
+      if (retryMs < MAX_SLEEP_MS) await realDelay(retryMs, signal);
+      else if (due.length === 200) continue;
+      else await sendNudge.wait(rt, MAX_SLEEP_MS, signal);
     }
   };
 
@@ -188,6 +232,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     while (!signal.aborted) {
       const now = rt.clock.now();
       let nextAt: Date | null = null;
+      let retryMs = MAX_SLEEP_MS;
       try {
         // Creates first: while a backlog of them is due (the drain of a big burst), the pacer's
         // budget is theirs; but reconciliation never waits longer than MAX_HOLD_BACK_MS for it.
@@ -204,10 +249,13 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
           nextAt = dueProjects(rt, memory, rt.clock.now()).nextAt;
         }
       } catch (raw) {
-        rt.logger.error({ err: coerceError(raw) }, 'reconciliation failed');
+        retryMs = retryAfter(raw, MAX_SLEEP_MS);
+        if (retryMs === MAX_SLEEP_MS)
+          rt.logger.error({ err: coerceError(raw) }, 'reconciliation failed');
       }
       const untilMs = nextAt ? nextAt.getTime() - rt.clock.now().getTime() : MAX_SLEEP_MS;
-      await reconcileNudge.wait(rt, Math.max(0, Math.min(untilMs, MAX_SLEEP_MS)), signal);
+      if (retryMs < MAX_SLEEP_MS) await realDelay(retryMs, signal);
+      else await reconcileNudge.wait(rt, Math.max(0, Math.min(untilMs, MAX_SLEEP_MS)), signal);
     }
   };
 

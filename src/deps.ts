@@ -89,7 +89,7 @@ export function createApi(
   return createCodeshipClient({
     api: requireApi(config),
     clock,
-    logger: logger.child({ component: 'codeship' }),
+    logger, // the client adds its own `component`
     observer,
   });
 }

@@ -3,7 +3,7 @@
  * speaks to systemd (readiness, watchdog, stopping), and shuts down within a grace period.
  * `demo` reuses it against the bundled simulator.
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { watchScheduleFolder } from './adapters/folder-watch.ts';
 import type { Logger } from './adapters/logger.ts';
 import { systemClock } from './adapters/system-clock.ts';
 import { createNotifier } from './adapters/systemd-notify.ts';
@@ -43,27 +43,6 @@ export interface ServiceOptions {
     rt: Runtime,
     schedules: ScheduleSet,
   ) => Promise<(() => Promise<void>) | undefined> | undefined;
-}
-
-function watchFolder(dir: string, logger: Logger, onChange: () => void): FSWatcher | null {
-  let timer: NodeJS.Timeout | null = null;
-  try {
-    const watcher = watch(dir, { persistent: false }, () => {
-      if (timer) clearTimeout(timer);
-      // Editors write in several steps: reload once the folder has been quiet for a moment.
-      timer = setTimeout(onChange, 300);
-    });
-    watcher.on('error', (error) =>
-      logger.warn({ err: { message: error.message } }, 'schedule folder watch failed'),
-    );
-    return watcher;
-  } catch (error) {
-    logger.warn(
-      { dir, err: { message: coerceError(error).message } },
-      'cannot watch the schedule folder; SIGHUP still reloads',
-    );
-    return null;
-  }
 }
 
 /** Runs the daemon until `signal` aborts; returns the exit code. */
@@ -115,7 +94,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     for (const listener of reloadListeners) listener();
   };
   options.onReload(reload);
-  const watcher = watchFolder(config.schedulesDir, logger, reload);
+  const watcher = watchScheduleFolder(config.schedulesDir, logger, reload);
   let lastTickAt = Date.now();
   const watchdog = notifier.watchdogIntervalMs
     ? setInterval(() => {
@@ -166,7 +145,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
   } finally {
     if (watchdog) clearInterval(watchdog);
     await checked;
-    watcher?.close();
+    watcher.close();
     await stopExtras?.();
     await http?.close();
     unwatchMetrics?.();

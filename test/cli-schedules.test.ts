@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -58,8 +59,10 @@ describe('codeship-cron validate', () => {
         'a.yaml:7: schedule nightly: timzone: unknown key (did you mean "timezone"?)',
         'b.json:2: JSON syntax error: Expected double-quoted property name (expected valid JSON)',
         'c.yml:1: file is empty (expected a top-level "schedules:" list)',
+        // Both a.yaml and d.yaml are invalid, yet the name both define is reported as well.
+        'd.yaml:2: schedule nightly: name: duplicate name "nightly" (expected names unique across all files; first defined at a.yaml:2)',
         'd.yaml:3: schedule nightly: cron: "0 0 31 2 *" never fires (no date matches it) (expected an expression that matches at least one date, e.g. not 31 February)',
-        'error: 4 problems in 4 of 4 files',
+        'error: 5 problems in 4 of 4 files',
         '',
       ].join('\n'),
     );
@@ -86,6 +89,47 @@ describe('codeship-cron validate', () => {
       'error: no schedule files in . (expected *.yaml, *.yml or *.json files)\n',
     );
     expect(empty.code).toBe(1);
+  });
+
+  it('never prints what a link out of the folder points at, raw control characters or megabytes', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'cli-outside-'));
+    try {
+      writeFileSync(join(outside, 'password'), 'hunter2-the-api-password\n');
+      symlinkSync(join(outside, 'password'), join(dir, 'zz.yaml'));
+      writeFileSync(
+        join(dir, 'evil.yaml'),
+        'schedules:\n  - name: "x\\e[2J\\u202Eyllatot"\n    cron: "0 2 * * *"\n    project: acme/api\n    branch: main\n',
+      );
+      writeFileSync(join(dir, 'garbage.yaml'), randomBytes(1 << 20));
+      const result = cli(['validate', '--schedules', '.']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'zz.yaml: is a symbolic link to a file outside the schedule folder, which is never read (expected a regular file inside SCHEDULES_DIR)\n',
+      );
+      expect(result.stderr).toContain(
+        'evil.yaml:2: schedule x\\u001b[2J\\u202eyllatot: name: "x\\u001b[2J\\u202eyllatot" has characters other than A-Z a-z 0-9 . _ - (expected e.g. nightly-api)\n',
+      );
+      expect(result.stderr).not.toContain('hunter2');
+      expect(result.stderr).not.toContain('\u001b');
+      expect(result.stderr).not.toContain('\u202e');
+      expect(result.stderr.length).toBeLessThan(64 * 1024);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a duplicate name hidden by an invalid file', () => {
+    writeFileSync(join(dir, 'm.yaml'), `${NIGHTLY}    overlap: maybe\n`);
+    writeFileSync(join(dir, 'n.yaml'), NIGHTLY);
+    const result = cli(['validate', '--schedules', '.']);
+    expect(result.stderr).toBe(
+      [
+        'm.yaml:7: schedule nightly: overlap: is "maybe" (expected one of allow, skip, replace)',
+        'n.yaml:2: schedule nightly: name: duplicate name "nightly" (expected names unique across all files; first defined at m.yaml:2)',
+        'error: 2 problems in 2 of 2 files',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('is a usage error (exit 2) for an unknown option', () => {

@@ -41,7 +41,7 @@ describe('loadConfig', () => {
     expect((error as ConfigError).issues).toEqual([
       'DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got "Mars/Base")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
-      'DISCOVERY_WINDOW must be a duration of at least 10s such as 120s or 5m (got "2 minutes")',
+      'DISCOVERY_WINDOW must be a duration from 10s to 1h such as 120s or 5m (got "2 minutes")',
       'HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "nowhere")',
     ]);
   });
@@ -90,6 +90,75 @@ describe('loadConfig', () => {
   it('lists API problems with the others for commands that call the API', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' }, () => '', { requireApi: true })).toThrowError(
       /LOG_LEVEL must be one of[\s\S]*CODESHIP_USERNAME is required[\s\S]*CODESHIP_PASSWORD is required/,
+    );
+  });
+
+  it('takes decimal integers only, within sane bounds', () => {
+    const problems = (env: Env) => {
+      try {
+        loadConfig({ ...API_ENV, ...env }, () => '', { requireApi: true });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).issues;
+      }
+    };
+    for (const rate of ['0x3c', '1e2', ' 60', '60 ', '6.0', '+60', '-1', '0', '10001']) {
+      expect(problems({ CODESHIP_RATE_LIMIT: rate })).toEqual([
+        `CODESHIP_RATE_LIMIT must be an integer between 1 and 10000 (got "${rate}")`,
+      ]);
+    }
+    expect(requireApi(loadConfig({ ...API_ENV, CODESHIP_RATE_LIMIT: '10000' }))).toMatchObject({
+      rateLimitPerMinute: 10_000,
+    });
+    for (const window of ['9999999999d', '2h', '61m', '9s', ' 120s', '1e3s']) {
+      expect(problems({ DISCOVERY_WINDOW: window })).toEqual([
+        `DISCOVERY_WINDOW must be a duration from 10s to 1h such as 120s or 5m (got "${window}")`,
+      ]);
+    }
+    expect(loadConfig({ DISCOVERY_WINDOW: '1h' }).discoveryWindowMs).toBe(3_600_000);
+    expect(problems({ HTTP_ADDR: '127.0.0.1:0x50' })).toEqual([
+      'HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "127.0.0.1:0x50")',
+    ]);
+  });
+
+  it('refuses a DASHBOARD_TOKEN or WEBHOOK_SECRET under 16 characters, never echoing it', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DASHBOARD_TOKEN: 'a', WEBHOOK_SECRET: 'fifteen-chars15' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).issues).toEqual([
+      'DASHBOARD_TOKEN must be at least 16 characters long (got 1; generate one with: openssl rand -hex 24)',
+      'WEBHOOK_SECRET must be at least 16 characters long (got 15; generate one with: openssl rand -hex 24)',
+    ]);
+    expect((error as ConfigError).message).not.toContain('fifteen-chars15');
+    const config = loadConfig({
+      DASHBOARD_TOKEN: 'sixteen-chars-16',
+      WEBHOOK_SECRET: 'x'.repeat(40),
+    });
+    expect(config).toMatchObject({
+      dashboardToken: 'sixteen-chars-16',
+      webhookSecret: 'x'.repeat(40),
+    });
+  });
+
+  it('reads HTTP_ALLOWED_HOSTS as host or host:port entries', () => {
+    expect(
+      loadConfig({ HTTP_ALLOWED_HOSTS: 'Status.Example.com, proxy.internal:8443,[::1]:9000' })
+        .httpAllowedHosts,
+    ).toEqual(['status.example.com', 'proxy.internal:8443', '[::1]:9000']);
+    expect(loadConfig({}).httpAllowedHosts).toEqual([]);
+    expect(() => loadConfig({ HTTP_ALLOWED_HOSTS: 'http://status.example.com/' })).toThrowError(
+      'HTTP_ALLOWED_HOSTS must be a comma-separated list of host or host:port such as status.example.com,proxy.internal:8443 (got "http://status.example.com/")',
+    );
+  });
+
+  it('quotes at most 80 characters of a bad value, with control characters escaped', () => {
+    expect(() =>
+      loadConfig({ DEFAULT_TIMEZONE: `\u001b[2J\u202e${'x'.repeat(500)}` }),
+    ).toThrowError(
+      `DEFAULT_TIMEZONE must be an IANA time zone such as Europe/Berlin (got "\\u001b[2J\\u202e${'x'.repeat(75)}"…)`,
     );
   });
 });

@@ -67,6 +67,11 @@ export interface TransportOptions {
   serverClock?: ServerClock;
 }
 
+/**
+ * Largest response body read (decompressed). The API's biggest answers (a page of 50 builds) are
+ * tens of kilobytes; a server that sends more is broken or hostile and would fill memory.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 /** Consecutive rate-limit answers to one call before it gives up (each waits 60 s). */
 const MAX_RATE_LIMITED = 10;
 const BACKOFF_BASE_MS = 1000;
@@ -113,7 +118,9 @@ export function isRateLimitAnswer(response: RawResponse): boolean {
   return response.status === 403 && /^rate limit exceeded\.?$/i.test(response.body.trim());
 }
 
-type Failure = { kind: 'network'; code: string; notSent: boolean };
+type Failure =
+  | { kind: 'network'; code: string; notSent: boolean }
+  | { kind: 'too-large'; code: string; notSent: false };
 
 function describeGotError(error: unknown): Failure {
   // A request whose socket never connected cannot have reached the server.
@@ -129,6 +136,22 @@ function describeGotError(error: unknown): Failure {
 
 function retryableCode(failure: Failure): boolean {
   return failure.code.startsWith('timeout') || RETRY_CODES.has(failure.code);
+}
+
+/**
+ * The error for an answer whose body passed MAX_RESPONSE_BYTES: its own code for reads; for a
+ * call that must not be sent twice the server did answer, but what it did is unknowable.
+ */
+function tooLargeError(spec: RequestSpec): CodeshipError {
+  const what = `response body larger than ${MAX_RESPONSE_BYTES} bytes, not read further`;
+  if (!spec.idempotent) {
+    return codeshipError(
+      'ERR_CODESHIP_OUTCOME_UNKNOWN',
+      spec,
+      `outcome unknown (${what}): ${spec.outcomeHint ?? 'the call may have taken effect'}`,
+    );
+  }
+  return codeshipError('ERR_CODESHIP_RESPONSE_TOO_LARGE', spec, `${what} (expected at most 8 MB)`);
 }
 
 /** Makes the request core bound to one base URL, pacer and clock. */
@@ -160,8 +183,9 @@ export function createTransport(options: TransportOptions) {
     const sentMs = clock.now().getTime();
     const endpoint = endpointOf(spec);
     let status: number | null = null;
+    let tooLarge = false;
     try {
-      const response = await http(spec.path.replace(/^\//, ''), {
+      const request = http(spec.path.replace(/^\//, ''), {
         method: spec.method,
         searchParams: spec.searchParams,
         headers: {
@@ -176,11 +200,23 @@ export function createTransport(options: TransportOptions) {
         // An abort must not cut a non-idempotent call in flight: its outcome would be unknown.
         ...(spec.idempotent && spec.signal ? { signal: spec.signal } : {}),
       });
+      // got has no body-size option: count the (decompressed) bytes and stop at the cap.
+      request.on('downloadProgress', (progress) => {
+        if (
+          progress.transferred > MAX_RESPONSE_BYTES ||
+          (progress.total ?? 0) > MAX_RESPONSE_BYTES
+        ) {
+          tooLarge = true;
+          request.cancel();
+        }
+      });
+      const response = await request;
       status = response.statusCode;
       const dateMs = parseHttpDate(response.headers.date);
       if (dateMs !== null) options.serverClock?.observe(sentMs, clock.now().getTime(), dateMs);
       return { status, headers: response.headers, body: response.body };
     } catch (error) {
+      if (tooLarge) return { kind: 'too-large', code: 'response too large', notSent: false };
       if (spec.signal?.aborted && spec.idempotent) throw spec.signal.reason;
       return describeGotError(error);
     } finally {
@@ -219,6 +255,7 @@ export function createTransport(options: TransportOptions) {
       const result = await attempt(spec, front);
       front = false;
       attempts += 1;
+      if ('kind' in result && result.kind === 'too-large') throw tooLargeError(spec);
       if ('status' in result && isRateLimitAnswer(result)) {
         rateLimited += 1;
         const pauseMs = pacer.rateLimited();

@@ -69,3 +69,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE slots ADD COLUMN claim TEXT;
   `,
 ];
+
+/**
+ * Not a migration: a one-row scratch table the readiness probe writes to, proving that a write
+ * can commit (a locked or full ledger cannot). Created at open when missing, so it needs no schema
+ * version and older programs simply ignore it.
+ */
+export const PROBE_TABLE = `
+  CREATE TABLE IF NOT EXISTS readiness_probe (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT NOT NULL
+  );
+`;

@@ -5,13 +5,17 @@
  * and every read-then-write transaction is `BEGIN IMMEDIATE`, so two processes on one file never
  * both claim a slot, an attempt or a build.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LedgerError } from '../core/errors.ts';
 import type { SlotState } from '../core/model.ts';
 import type { ClockEstimate } from '../core/server-clock.ts';
-import { MIGRATIONS } from './ledger-schema.ts';
+import { BUSY_SLICE_MS } from './ledger-busy.ts';
+import { MIGRATIONS, PROBE_TABLE } from './ledger-schema.ts';
+
+/** How long opening waits for a lock (once, at start-up, before any loop runs). */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 export interface SlotRecord {
   readonly id: number;
@@ -156,14 +160,40 @@ function newRecord(id: number, slot: NewSlot, now: Date): SlotRecord {
   };
 }
 
+function tooNew(file: string, version: number): LedgerError {
+  return new LedgerError(
+    'ERR_LEDGER_TOO_NEW',
+    `${file}: ledger schema version ${version} is newer than this codeship-cron knows (${MIGRATIONS.length}); upgrade codeship-cron`,
+  );
+}
+
+/**
+ * Refuses a ledger written by a newer program before anything touches it: the version is read on
+ * a read-only connection, so a refused file keeps every byte (no switch to WAL, no pragma).
+ * Files this cannot read are left to the normal open, which reports them.
+ */
+function refuseNewerReadOnly(file: string): void {
+  if (file === ':memory:' || !existsSync(file)) return;
+  let probe: Database.Database | null = null;
+  let version = 0;
+  try {
+    probe = new Database(file, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: OPEN_BUSY_TIMEOUT_MS,
+    });
+    version = probe.pragma('user_version', { simple: true }) as number;
+  } catch {
+    return;
+  } finally {
+    probe?.close();
+  }
+  if (version > MIGRATIONS.length) throw tooNew(file, version);
+}
+
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new LedgerError(
-      'ERR_LEDGER_TOO_NEW',
-      `${file}: ledger schema version ${version} is newer than this codeship-cron knows (${MIGRATIONS.length}); upgrade codeship-cron`,
-    );
-  }
+  if (version > MIGRATIONS.length) throw tooNew(file, version);
   db.transaction(() => {
     for (let next = version; next < MIGRATIONS.length; next += 1) {
       db.exec(MIGRATIONS[next] as string);
@@ -174,13 +204,17 @@ function migrate(db: Database.Database, file: string): void {
 
 /**
  * Opens (creating if needed) the ledger at `file` and brings its schema up to date.
- * Throws a LedgerError when the file cannot be opened, is corrupt, or is newer than this program.
+ * Throws a LedgerError when the file cannot be opened, is corrupt, or is newer than this program
+ * (checked read-only first, so such a file is left exactly as it was). Once open, a lock held by
+ * another process makes a statement fail with SQLITE_BUSY after BUSY_SLICE_MS instead of freezing
+ * the event loop; callers retry (`ledger-busy.ts`).
  */
 export function openLedger(file: string): Ledger {
+  refuseNewerReadOnly(file);
   let db: Database.Database;
   try {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file, { timeout: 5000 });
+    db = new Database(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -196,6 +230,8 @@ export function openLedger(file: string): Ledger {
     );
   }
   migrate(db, file);
+  db.exec(PROBE_TABLE);
+  db.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
   return new Ledger(db, file);
 }
 
@@ -549,6 +585,20 @@ export class Ledger {
   /** Runs `fn` in one IMMEDIATE transaction. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * Commits one write (the readiness probe's row): throws what a tick's write would meet, a lock
+   * held elsewhere (SQLITE_BUSY after BUSY_SLICE_MS), a full disk, a read-only file.
+   */
+  probeWrite(now: Date): void {
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT OR REPLACE INTO readiness_probe (id, checked_at) VALUES (1, ?)')
+          .run(now.toISOString());
+      })
+      .immediate();
   }
 
   /** The underlying handle, for read-only views (status page, metrics). */

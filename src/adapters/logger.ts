@@ -26,6 +26,34 @@ export const REDACT_PATHS = [
   'dashboardToken',
 ];
 
+interface SerializedError {
+  type: string;
+  message: string;
+  code: string | null;
+  stack: string | null;
+  [key: string]: unknown;
+}
+
+/**
+ * pino's error serializer, with `code` on every line (null when the error has none). Pass the
+ * Error itself (`{ err: error }`): its message, stable code, stack and cause chain come out.
+ * Anything else is shown as what it is, never as an `Object` with an empty stack.
+ */
+export function serializeError(value: unknown): SerializedError {
+  if (value instanceof Error) {
+    const serialized = pino.stdSerializers.err(value) as unknown as SerializedError;
+    const code = (value as { code?: unknown }).code;
+    return { ...serialized, code: typeof code === 'string' ? code : null };
+  }
+  const fields = (value ?? {}) as { message?: unknown; code?: unknown; stack?: unknown };
+  return {
+    type: typeof value,
+    message: typeof fields.message === 'string' ? fields.message : String(value),
+    code: typeof fields.code === 'string' ? fields.code : null,
+    stack: typeof fields.stack === 'string' ? fields.stack : null,
+  };
+}
+
 export interface LoggerOptions {
   level: LogLevel;
   /** Where lines go; default: stdout, written synchronously so no line is lost on a kill. */
@@ -34,6 +62,7 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
+/** The root logger: JSON lines, ISO times, secrets redacted, errors with message, code and stack. */
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
@@ -41,6 +70,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: options.base ?? {},
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: serializeError },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -1,20 +1,37 @@
 /**
  * The schedule folder: reads every `*.yaml`, `*.yml` and `*.json` file of SCHEDULES_DIR (not
- * subfolders, not hidden files) in sorted order and parses each with the core.
+ * subfolders, not hidden files) in sorted order and parses each with the core. Only regular files
+ * inside the folder are read: a symbolic link whose target lies outside it (a password file, say)
+ * is an issue naming the link and is never opened, so its content can reach no message or log;
+ * FIFOs and devices are refused without blocking; files over MAX_FILE_BYTES are refused unread.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
+import { join, sep } from 'node:path';
 import type { ScheduleIssue } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
-import { findDuplicateNames, parseScheduleFile } from '../core/schedule.ts';
+import { findDuplicateNames, type NameAt, parseScheduleFile } from '../core/schedule.ts';
 
 export const SCHEDULE_FILE_PATTERN = /\.(ya?ml|json)$/i;
+/** Largest schedule file read (10,000 schedules take about 1 MB). */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
 export interface LoadedFile {
   /** The file's path as `dir/name`, the form every issue uses. */
   readonly file: string;
   readonly schedules: Schedule[];
   readonly issues: ScheduleIssue[];
+  /** Names its entries give, valid file or not (see `ParsedFile.names`). */
+  readonly names: readonly NameAt[];
 }
 
 export interface LoadedDir {
@@ -33,13 +50,78 @@ function folderIssue(dir: string, message: string): LoadedDir {
   };
 }
 
+const fileIssue = (file: string, message: string): LoadedFile => ({
+  file,
+  schedules: [],
+  names: [],
+  issues: [{ file, line: 0, schedule: null, field: null, message }],
+});
+
+const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'error';
+
+/**
+ * The text of `file` when it is a regular file inside `realDir` (directly, or through a link that
+ * stays inside); `skip` for a subfolder; otherwise the issue that says why it was not read.
+ */
+function readScheduleText(file: string, realDir: string): string | 'skip' | LoadedFile {
+  let target = file;
+  try {
+    const link = lstatSync(file);
+    if (link.isDirectory()) return 'skip';
+    if (link.isSymbolicLink()) {
+      try {
+        target = realpathSync(file);
+      } catch (error) {
+        return fileIssue(
+          file,
+          `is a symbolic link that leads nowhere (${codeOf(error)}; expected a schedule file)`,
+        );
+      }
+      if (!target.startsWith(realDir + sep)) {
+        return fileIssue(
+          file,
+          'is a symbolic link to a file outside the schedule folder, which is never read (expected a regular file inside SCHEDULES_DIR)',
+        );
+      }
+      if (statSync(target).isDirectory()) return 'skip';
+    }
+  } catch (error) {
+    return fileIssue(file, `cannot read the file (${codeOf(error)})`);
+  }
+  let fd: number;
+  try {
+    // Non-blocking, so a FIFO can never hang the reload; no following links past the check above.
+    fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    return fileIssue(file, `cannot read the file (${codeOf(error)})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      return fileIssue(file, 'is not a regular file (expected a schedule file)');
+    }
+    if (stat.size > MAX_FILE_BYTES) {
+      return fileIssue(
+        file,
+        `is ${stat.size} bytes (expected at most ${MAX_FILE_BYTES} bytes: split it into several files)`,
+      );
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    return fileIssue(file, `cannot read the file (${codeOf(error)})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Loads a folder of schedule files. Never throws for bad content: a missing or unreadable folder
- * is one issue naming it; a name repeated across files is an issue of the later file (by sorted
- * file name), which then counts as invalid like any file with an issue.
+ * is one issue naming it; a name repeated across files (valid ones or not) is an issue of the
+ * later file (by sorted file name), which then counts as invalid like any file with an issue.
  */
 export function loadScheduleDir(dir: string, options: { defaultTimezone: string }): LoadedDir {
   let names: string[];
+  let realDir: string;
   try {
     if (!statSync(dir).isDirectory()) {
       return folderIssue(
@@ -47,6 +129,7 @@ export function loadScheduleDir(dir: string, options: { defaultTimezone: string 
         'is not a folder (expected a folder of *.yaml, *.yml or *.json schedule files)',
       );
     }
+    realDir = realpathSync(dir);
     names = readdirSync(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -62,30 +145,21 @@ export function loadScheduleDir(dir: string, options: { defaultTimezone: string 
     .filter((n) => SCHEDULE_FILE_PATTERN.test(n) && !n.startsWith('.'))
     .sort()) {
     const file = join(dir, name);
-    let text: string;
-    try {
-      if (!statSync(file).isFile()) continue;
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      files.push({
-        file,
-        schedules: [],
-        issues: [
-          { file, line: 0, schedule: null, field: null, message: `cannot read the file (${code})` },
-        ],
-      });
+    const text = readScheduleText(file, realDir);
+    if (text === 'skip') continue;
+    if (typeof text !== 'string') {
+      files.push(text);
       continue;
     }
     const parsed = parseScheduleFile(text, file, options);
-    files.push({ file, schedules: parsed.schedules, issues: parsed.issues });
+    files.push({ file, schedules: parsed.schedules, issues: parsed.issues, names: parsed.names });
   }
   const duplicates = findDuplicateNames(files);
   const withDuplicates = files.map((loaded) => {
     const own = duplicates.filter((issue) => issue.file === loaded.file);
     if (own.length === 0) return loaded;
     return {
-      file: loaded.file,
+      ...loaded,
       schedules: [],
       issues: [...loaded.issues, ...own].sort((a, b) => a.line - b.line),
     };

@@ -21,7 +21,7 @@ import { listenFailure } from './simulate.ts';
 const DEMO_USER = 'demo@example.com';
 const DEMO_PASSWORD = 'demo-password';
 /** Unlocks the demo page's "Trigger now"; printed at start (it guards nothing but the simulator). */
-const DEMO_DASHBOARD_TOKEN = 'demo-token';
+const DEMO_DASHBOARD_TOKEN = 'demo-dashboard-token';
 const DEMO_HTTP_ADDR = '127.0.0.1:8080';
 
 async function prettyDestination(context: CommandContext): Promise<DestinationStream> {

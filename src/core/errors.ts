@@ -1,3 +1,5 @@
+import { clip, escapeControl } from './quote.ts';
+
 /**
  * Every error this program raises on purpose. Each has a stable `code` that scripts and tests rely
  * on, a message that says what went wrong, where, and what was expected, and never a credential.
@@ -20,15 +22,22 @@ export interface ScheduleIssue {
   message: string;
 }
 
+/** Longest message an issue prints: its text plus a few quotes of at most 80 characters each. */
+const MAX_MESSAGE_CHARS = 600;
+
 /**
  * Formats an issue as `FILE:LINE: schedule NAME: field: what is wrong (what was expected)`.
- * Line 0 means the whole file or folder (unreadable, missing): printed as `FILE: ...`.
+ * Line 0 means the whole file or folder (unreadable, missing): printed as `FILE: ...`. Every part
+ * comes out with control and invisible characters escaped and cut to a bounded length, whatever
+ * the file held (messages already quote input in 80 characters; this is the safety net).
  */
 export function formatScheduleIssue(issue: ScheduleIssue): string {
-  const parts = [issue.line > 0 ? `${issue.file}:${issue.line}` : issue.file];
-  if (issue.schedule !== null) parts.push(`schedule ${issue.schedule}`);
-  if (issue.field !== null) parts.push(issue.field);
-  parts.push(issue.message);
+  const safe = (text: string, max = 2 * 80) => escapeControl(clip(text, max));
+  const file = safe(issue.file, 1024);
+  const parts = [issue.line > 0 ? `${file}:${issue.line}` : file];
+  if (issue.schedule !== null) parts.push(`schedule ${safe(issue.schedule)}`);
+  if (issue.field !== null) parts.push(safe(issue.field));
+  parts.push(safe(issue.message, MAX_MESSAGE_CHARS));
   return parts.join(': ');
 }
 
@@ -65,6 +74,7 @@ export type CodeshipErrorCode =
   | 'ERR_CODESHIP_BAD_REQUEST'
   | 'ERR_CODESHIP_UNAVAILABLE'
   | 'ERR_CODESHIP_BAD_RESPONSE'
+  | 'ERR_CODESHIP_RESPONSE_TOO_LARGE'
   | 'ERR_CODESHIP_OUTCOME_UNKNOWN';
 
 /**

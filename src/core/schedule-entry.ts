@@ -5,6 +5,7 @@ import { isMap, isScalar, type Node, type Pair, type YAMLMap } from 'yaml';
 import { checkCronExpression } from './cron.ts';
 import type { ScheduleIssue } from './errors.ts';
 import type { OverlapPolicy, Schedule, UnchangedPolicy } from './model.ts';
+import { clip, quoteInput } from './quote.ts';
 import type { Locator, ParseOptions } from './schedule.ts';
 import {
   type Checked,
@@ -18,6 +19,7 @@ import {
   checkUnchanged,
   DEFAULT_CATCHUP_MS,
   describeType,
+  MAX_LENGTHS,
   SCHEDULE_KEYS,
   unknownKeyMessage,
 } from './schedule-fields.ts';
@@ -43,15 +45,16 @@ const PROJECT_EXPECTED = 'a project UUID or name such as acme/api';
 
 // Field checks shared by every entry (not closures made per entry: a fleet has thousands).
 function checkCronField(value: unknown): Checked<string> {
-  const text = checkText(value, CRON_EXPECTED);
+  const text = checkText(value, CRON_EXPECTED, MAX_LENGTHS.cron);
   if (!text.ok) return text;
   const problem = checkCronExpression(text.value);
   if (!problem) return text;
   // Nickname messages already name the expression.
   const named = problem.startsWith('@') || problem.startsWith('unknown nickname');
-  return { ok: false, message: named ? problem : `"${text.value}" ${problem}` };
+  return { ok: false, message: named ? problem : `${quoteInput(text.value)} ${problem}` };
 }
-const checkProjectField = (value: unknown) => checkText(value, PROJECT_EXPECTED);
+const checkProjectField = (value: unknown) =>
+  checkText(value, PROJECT_EXPECTED, MAX_LENGTHS.project);
 const checkCatchupField = (value: unknown) => checkDuration(value, 'never');
 const checkJitterField = (value: unknown) => checkDuration(value, null);
 
@@ -94,15 +97,16 @@ export function readEntry(
   const fields = fieldsOf(value, locator, (key, pair) => unknownKeys.push([key, pair]));
   const nameField = fields.get('name');
   const nameChecked = nameField ? checkName(nameField.value) : null;
+  // An invalid name still labels its entry's problems, cut short (the formatter escapes it).
   const label = nameChecked?.ok
     ? nameChecked.value
     : typeof nameField?.value === 'string' && nameField.value !== ''
-      ? nameField.value
+      ? clip(nameField.value)
       : `#${index + 1}`;
   const report = (line: number, field: string | null, message: string) =>
     issues.push({ file, line, schedule: label, field, message });
   for (const [key, pair] of unknownKeys) {
-    report(locator.line(pair), key, unknownKeyMessage(key, SCHEDULE_KEYS));
+    report(locator.line(pair), clip(key), unknownKeyMessage(key, SCHEDULE_KEYS));
   }
   /** Checks a field if present; reports and returns null when missing-and-required or invalid. */
   function take<T>(

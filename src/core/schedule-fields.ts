@@ -11,6 +11,7 @@ import {
   UNCHANGED_POLICIES,
   type UnchangedPolicy,
 } from './model.ts';
+import { quoteInput } from './quote.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 /** Keys a file may hold at its top level (`$schema` lets JSON files name the schema). */
@@ -36,6 +37,21 @@ export const SCHEDULE_KEYS = [
 export const STALE_KEYS = ['older_than', 'max'] as const;
 
 export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+/**
+ * Longest value of each string field (characters). Real values are far shorter; the limits keep
+ * a hostile or broken file from carrying megabytes through every message, log line and page.
+ * `schedules.schema.json` states the same limits (a test keeps them in step).
+ */
+export const MAX_LENGTHS = {
+  name: 100,
+  cron: 200,
+  timezone: 64,
+  project: 200,
+  branch: 200,
+  duration: 20,
+} as const;
+/** Most entries of `branches:`. */
+export const MAX_BRANCHES = 100;
 export const DEFAULT_CATCHUP_MS = 3_600_000;
 export const DEFAULT_STALE_MAX = 10;
 /** Jitter never reaches a day: a nightly slot must not drift into the next night. */
@@ -52,7 +68,7 @@ export function describeType(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'string') return quoteInput(value);
   return `${typeof value === 'number' ? 'the number' : 'the boolean'} ${String(value)}`;
 }
 
@@ -60,7 +76,7 @@ export function describeType(value: unknown): string {
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
   const hint = closestMatch(key, known);
   return hint
-    ? `unknown key (did you mean "${hint}"?)`
+    ? `unknown key (did you mean ${quoteInput(hint)}?)`
     : `unknown key (expected one of ${known.join(', ')})`;
 }
 
@@ -68,23 +84,33 @@ export function checkName(value: unknown): Checked<string> {
   if (typeof value !== 'string' || value === '') {
     return bad(`is ${describeType(value)} (expected a name of letters, digits, ".", "_" or "-")`);
   }
+  if (value.length > MAX_LENGTHS.name) return tooLong(value, MAX_LENGTHS.name);
   if (!NAME_PATTERN.test(value)) {
     return bad(
-      `"${value}" has characters other than A-Z a-z 0-9 . _ - (expected e.g. nightly-api)`,
+      `${quoteInput(value)} has characters other than A-Z a-z 0-9 . _ - (expected e.g. nightly-api)`,
     );
   }
-  if (value.length > 100) return bad(`is ${value.length} characters long (expected at most 100)`);
   return ok(value);
 }
 
-/** A non-empty string; numbers are refused so that `1.10` is never read as `1.1`. */
-export function checkText(value: unknown, expected: string): Checked<string> {
+function tooLong<T>(value: string, max: number): Checked<T> {
+  return bad(`is ${value.length} characters long (expected at most ${max})`);
+}
+
+/**
+ * A non-empty string of at most `maxLength` characters; numbers are refused so that `1.10` is
+ * never read as `1.1`.
+ */
+export function checkText(value: unknown, expected: string, maxLength: number): Checked<string> {
   if (typeof value !== 'string') {
-    const quote = typeof value === 'number' ? `; quote it: "${value}"` : '';
+    const quote = typeof value === 'number' ? `; quote it: ${quoteInput(String(value))}` : '';
     return bad(`is ${describeType(value)} (expected ${expected}${quote})`);
   }
+  if (value.length > maxLength) return tooLong(value, maxLength);
   if (value.trim() === '') return bad(`is empty (expected ${expected})`);
-  if (value.trim() !== value) return bad(`"${value}" has spaces around it (expected ${expected})`);
+  if (value.trim() !== value) {
+    return bad(`${quoteInput(value)} has spaces around it (expected ${expected})`);
+  }
   return ok(value);
 }
 
@@ -93,7 +119,7 @@ let zoneNames: readonly string[] | null = null;
 const zoneVerdicts = new Map<string, Checked<string>>();
 
 export function checkTimezone(value: unknown): Checked<string> {
-  const text = checkText(value, 'an IANA time zone such as Europe/Berlin');
+  const text = checkText(value, 'an IANA time zone such as Europe/Berlin', MAX_LENGTHS.timezone);
   if (!text.ok) return text;
   // Building an Intl formatter costs tens of microseconds; thousands of entries share a few zones.
   let verdict = zoneVerdicts.get(text.value);
@@ -110,7 +136,7 @@ function checkZoneName(zone: string): Checked<string> {
   if (canonical !== null && isKnownTimeZone(zone) && /^[A-Za-z]/.test(zone)) {
     if (canonical.toLowerCase() === zone.toLowerCase() && canonical !== zone) {
       return bad(
-        `"${zone}" is not spelt as the tz database spells it (did you mean ${canonical}?)`,
+        `${quoteInput(zone)} is not spelt as the tz database spells it (did you mean ${canonical}?)`,
       );
     }
     return ok(zone);
@@ -118,18 +144,22 @@ function checkZoneName(zone: string): Checked<string> {
   zoneNames ??= Intl.supportedValuesOf('timeZone');
   const hint = closestMatch(zone, zoneNames);
   return bad(
-    `unknown time zone "${zone}" (expected an IANA zone such as Europe/Berlin or America/New_York${hint ? `; did you mean ${hint}?` : ''})`,
+    `unknown time zone ${quoteInput(zone)} (expected an IANA zone such as Europe/Berlin or America/New_York${hint ? `; did you mean ${hint}?` : ''})`,
   );
 }
 
 /** One branch name or glob (`release/*`, `feature/**`). */
 export function checkBranch(value: unknown): Checked<string> {
-  const text = checkText(value, 'a branch name such as main, or a glob such as release/*');
+  const text = checkText(
+    value,
+    'a branch name such as main, or a glob such as release/*',
+    MAX_LENGTHS.branch,
+  );
   if (!text.ok) return text;
   const problem = checkBranchPattern(text.value);
   if (problem) {
     return bad(
-      `"${text.value}" ${problem} (expected a git branch name such as main, or a glob such as release/*)`,
+      `${quoteInput(text.value)} ${problem} (expected a git branch name such as main, or a glob such as release/*)`,
     );
   }
   return ok(text.value);
@@ -140,8 +170,9 @@ export function checkDuration(value: unknown, zeroMeaning: string | null): Check
   const expected = `a duration such as 90s, 15m, 1h or 7d${zeroMeaning ? `, or 0 for ${zeroMeaning}` : ''}`;
   if (value === 0) return ok(0);
   if (typeof value !== 'string') return bad(`is ${describeType(value)} (expected ${expected})`);
+  if (value.length > MAX_LENGTHS.duration) return tooLong(value, MAX_LENGTHS.duration);
   const ms = parseDuration(value);
-  if (ms === null) return bad(`"${value}" is not a duration (expected ${expected})`);
+  if (ms === null) return bad(`${quoteInput(value)} is not a duration (expected ${expected})`);
   return ok(ms);
 }
 

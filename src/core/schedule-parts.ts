@@ -5,6 +5,7 @@
 import { isMap, isScalar, type Node, type Pair } from 'yaml';
 import { checkCronExpression, firesBetween } from './cron.ts';
 import type { StaleRule } from './model.ts';
+import { clip, quoteInput } from './quote.ts';
 import type { Locator } from './schedule.ts';
 import {
   checkBranch,
@@ -12,6 +13,7 @@ import {
   checkStaleMax,
   DEFAULT_STALE_MAX,
   describeType,
+  MAX_BRANCHES,
   STALE_KEYS,
   unknownKeyMessage,
 } from './schedule-fields.ts';
@@ -90,6 +92,14 @@ export function readBranches(
     return checked.ok ? [checked.value] : null;
   }
   const field = many as Field;
+  if (Array.isArray(field.value) && field.value.length > MAX_BRANCHES) {
+    report(
+      locator.line(field.pair),
+      'branches',
+      `lists ${field.value.length} branches (expected at most ${MAX_BRANCHES}; a glob such as release/* covers many)`,
+    );
+    return null;
+  }
   if (!Array.isArray(field.value) || field.value.length === 0) {
     const got = Array.isArray(field.value) ? 'an empty list' : describeType(field.value);
     report(
@@ -112,7 +122,7 @@ export function readBranches(
       report(
         line,
         `branches[${i}]`,
-        `"${checked.value}" is listed twice (expected each branch once)`,
+        `${quoteInput(checked.value)} is listed twice (expected each branch once)`,
       );
       valid = false;
     } else result.push(checked.value);
@@ -165,7 +175,7 @@ export function readStale(
         valid = false;
       } else max = checked.value;
     } else {
-      report(line, `stale.${key}`, unknownKeyMessage(key, STALE_KEYS));
+      report(line, `stale.${clip(key)}`, unknownKeyMessage(key, STALE_KEYS));
       valid = false;
     }
   }

@@ -15,6 +15,7 @@ import {
 } from 'yaml';
 import type { ScheduleIssue } from './errors.ts';
 import type { Schedule } from './model.ts';
+import { clip, quoteInput } from './quote.ts';
 import { readEntry } from './schedule-entry.ts';
 import { readFastTree } from './schedule-fast.ts';
 import { FILE_KEYS, unknownKeyMessage } from './schedule-fields.ts';
@@ -27,6 +28,17 @@ export interface ParseOptions {
 export interface ParsedFile {
   readonly schedules: Schedule[];
   readonly issues: ScheduleIssue[];
+  /**
+   * Every valid name the file's entries give, with its line, even when the file has issues: a
+   * name held by an invalid file is still taken (the daemon keeps that file's previous version),
+   * so a second definition elsewhere is reported rather than silently dropped.
+   */
+  readonly names: readonly NameAt[];
+}
+
+export interface NameAt {
+  readonly name: string;
+  readonly line: number;
 }
 
 /** Reads a node's line; a document-level helper shared with the entry reader. */
@@ -36,6 +48,11 @@ export interface Locator {
 }
 
 const EXPECTED_TOP = 'expected a top-level "schedules:" list';
+
+/** A scalar for a message: strings quoted in 80 characters at most, other values as JSON. */
+function describeScalar(value: unknown): string {
+  return typeof value === 'string' ? quoteInput(value) : clip(String(JSON.stringify(value)));
+}
 
 /** JSON.parse's message and the line it points at (Node 20 gives a position, later ones a line). */
 function jsonSyntaxIssue(text: string, file: string, error: Error): ScheduleIssue {
@@ -102,6 +119,28 @@ export function parseScheduleFile(text: string, file: string, options: ParseOpti
   return parseScheduleDocument(text, file, options);
 }
 
+/** Problems reported per file at most; a file of garbage must not flood the log on every reload. */
+export const MAX_ISSUES_PER_FILE = 50;
+
+function capIssues(parsed: ParsedFile, file: string): ParsedFile {
+  if (parsed.issues.length <= MAX_ISSUES_PER_FILE) return parsed;
+  const shown = parsed.issues.slice(0, MAX_ISSUES_PER_FILE);
+  const more = parsed.issues.length - shown.length;
+  return {
+    ...parsed,
+    issues: [
+      ...shown,
+      {
+        file,
+        line: shown[shown.length - 1]?.line ?? 0,
+        schedule: null,
+        field: null,
+        message: `${more} more problems not shown (expected at most ${MAX_ISSUES_PER_FILE} per file: fix these first)`,
+      },
+    ],
+  };
+}
+
 /**
  * The reference reader behind `parseScheduleFile`: yaml's full Document, with node ranges for
  * every line. Same contract; exported so tests can hold the fast path to it.
@@ -111,16 +150,21 @@ export function parseScheduleDocument(
   file: string,
   options: ParseOptions,
 ): ParsedFile {
+  return capIssues(readDocument(text, file, options), file);
+}
+
+function readDocument(text: string, file: string, options: ParseOptions): ParsedFile {
   const issue = (line: number, message: string, field: string | null = null): ParsedFile => ({
     schedules: [],
     issues: [{ file, line, schedule: null, field, message }],
+    names: [],
   });
   if (emptyText(text)) return issue(1, `file is empty (${EXPECTED_TOP})`);
   if (file.toLowerCase().endsWith('.json')) {
     try {
       JSON.parse(text);
     } catch (error) {
-      return { schedules: [], issues: [jsonSyntaxIssue(text, file, error as Error)] };
+      return { schedules: [], issues: [jsonSyntaxIssue(text, file, error as Error)], names: [] };
     }
   }
   const lineCounter = new LineCounter();
@@ -150,7 +194,7 @@ export function parseScheduleDocument(
       (issue, i) =>
         issues.findIndex((o) => o.line === issue.line && o.message === issue.message) === i,
     );
-    return { schedules: [], issues: unique };
+    return { schedules: [], issues: unique, names: [] };
   }
   const locator = lineLocator(lineCounter, document);
   return readRoot(locator.resolve(document.contents), locator, file, options);
@@ -185,10 +229,11 @@ function readRoot(
     const got = isSeq(root)
       ? 'a list'
       : isScalar(root)
-        ? `the value ${JSON.stringify(root.value)}`
+        ? `the value ${describeScalar(root.value)}`
         : 'nothing';
     return {
       schedules: [],
+      names: [],
       issues: [
         {
           file,
@@ -212,7 +257,7 @@ function readRoot(
         file,
         line: locator.line(pair),
         schedule: null,
-        field: key,
+        field: clip(key),
         message: unknownKeyMessage(key, FILE_KEYS),
       });
     }
@@ -225,13 +270,13 @@ function readRoot(
       field: null,
       message: `"schedules:" is missing (${EXPECTED_TOP})`,
     });
-    return { schedules: [], issues };
+    return { schedules: [], issues, names: [] };
   }
   if (!isSeq(list)) {
     const got = isMap(list)
       ? 'a mapping'
       : isScalar(list) && list.value !== null
-        ? `the value ${JSON.stringify(list.value)}`
+        ? `the value ${describeScalar(list.value)}`
         : 'nothing';
     issues.push({
       file,
@@ -240,9 +285,10 @@ function readRoot(
       field: 'schedules',
       message: `is ${got} (expected a list of entries, each starting with "- name:")`,
     });
-    return { schedules: [], issues };
+    return { schedules: [], issues, names: [] };
   }
   const schedules: Schedule[] = [];
+  const names: NameAt[] = [];
   const seen = new Map<string, number>();
   list.items.forEach((item, index) => {
     const entry = readEntry(locator.resolve(item), item as Node, index, file, options, locator);
@@ -255,37 +301,41 @@ function readRoot(
           line: entry.nameLine,
           schedule: entry.name,
           field: 'name',
-          message: `duplicate name "${entry.name}" (expected names unique across all files; first defined at ${file}:${first})`,
+          message: `duplicate name ${quoteInput(entry.name)} (expected names unique across all files; first defined at ${file}:${first})`,
         });
-      } else seen.set(entry.name, entry.nameLine);
+      } else {
+        seen.set(entry.name, entry.nameLine);
+        names.push({ name: entry.name, line: entry.nameLine });
+      }
     }
     if (entry.schedule) schedules.push(entry.schedule);
   });
   issues.sort((a, b) => a.line - b.line);
-  return issues.length > 0 ? { schedules: [], issues } : { schedules, issues };
+  return issues.length > 0 ? { schedules: [], issues, names } : { schedules, issues, names };
 }
 
 /**
- * Names defined in more than one file. `files` in load order (sorted by file name); each repeat
- * is an issue of the later file, pointing at the first definition.
+ * Names defined in more than one file. `files` in load order (sorted by file name), each with
+ * the names its entries give (`ParsedFile.names`, valid file or not); each repeat is an issue of
+ * the later file, pointing at the first definition.
  */
 export function findDuplicateNames(
-  files: readonly { file: string; schedules: readonly Schedule[] }[],
+  files: readonly { file: string; names: readonly NameAt[] }[],
 ): ScheduleIssue[] {
-  const first = new Map<string, Schedule>();
+  const first = new Map<string, { file: string; line: number }>();
   const issues: ScheduleIssue[] = [];
-  for (const { schedules } of files) {
-    for (const schedule of schedules) {
-      const earlier = first.get(schedule.name);
-      if (earlier && earlier.source.file !== schedule.source.file) {
+  for (const { file, names } of files) {
+    for (const { name, line } of names) {
+      const earlier = first.get(name);
+      if (earlier && earlier.file !== file) {
         issues.push({
-          file: schedule.source.file,
-          line: schedule.source.line,
-          schedule: schedule.name,
+          file,
+          line,
+          schedule: name,
           field: 'name',
-          message: `duplicate name "${schedule.name}" (expected names unique across all files; first defined at ${earlier.source.file}:${earlier.source.line})`,
+          message: `duplicate name ${quoteInput(name)} (expected names unique across all files; first defined at ${earlier.file}:${earlier.line})`,
         });
-      } else if (!earlier) first.set(schedule.name, schedule);
+      } else if (!earlier) first.set(name, { file, line });
     }
   }
   return issues;

@@ -315,7 +315,7 @@ export async function reconcileOnce(
       const error = coerceError(raw);
       if (signal?.aborted) break;
       rt.logger.warn(
-        { projectUuid, err: { message: error.message } },
+        { project: slots[0]?.project, projectUuid, err: error },
         'reconciliation of a project failed',
       );
     }

@@ -20,22 +20,57 @@ export interface ReloadReport {
   removed: string[];
 }
 
+/** The order schedules are listed in (page, API, cursors): case-insensitive, then exact. */
+export function compareNames(a: string, b: string): number {
+  const lowerA = a.toLowerCase();
+  const lowerB = b.toLowerCase();
+  if (lowerA !== lowerB) return lowerA < lowerB ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export class ScheduleSet {
   private byFile = new Map<string, readonly Schedule[]>();
   private byName = new Map<string, Schedule>();
+  private sorted: readonly Schedule[] | null = null;
 
-  /** Applies a fresh load of the folder (or, with `issues` only, a folder that could not be read). */
+  /**
+   * Applies a fresh load of the folder (or, with `issues` only, a folder that could not be read).
+   * A valid file that defines a name still held by the kept previous version of an invalid file
+   * gets an issue and counts as invalid too, so no schedule is ever dropped without a word.
+   */
   apply(files: readonly LoadedFile[], folderIssues: readonly ScheduleIssue[] = []): ReloadReport {
     const report: ReloadReport = { issues: [...folderIssues], kept: [], added: [], removed: [] };
     if (folderIssues.length > 0 && files.length === 0) return report; // unreadable folder: keep all
     const before = new Set(this.byName.keys());
+    const heldByKept = new Map<string, Schedule>();
+    for (const loaded of files) {
+      if (loaded.issues.length === 0) continue;
+      for (const schedule of this.byFile.get(loaded.file) ?? []) {
+        if (!heldByKept.has(schedule.name)) heldByKept.set(schedule.name, schedule);
+      }
+    }
     const next = new Map<string, readonly Schedule[]>();
     for (const loaded of files) {
-      if (loaded.issues.length === 0) {
+      const issues = [...loaded.issues];
+      if (issues.length === 0) {
+        for (const schedule of loaded.schedules) {
+          const holder = heldByKept.get(schedule.name);
+          if (holder && holder.source.file !== loaded.file) {
+            issues.push({
+              file: loaded.file,
+              line: schedule.source.line,
+              schedule: schedule.name,
+              field: 'name',
+              message: `duplicate name "${schedule.name}" (expected names unique across all files; first defined at ${holder.source.file}:${holder.source.line}, whose previous version still runs because the file is now invalid)`,
+            });
+          }
+        }
+      }
+      if (issues.length === 0) {
         next.set(loaded.file, loaded.schedules);
         continue;
       }
-      report.issues.push(...loaded.issues);
+      report.issues.push(...issues);
       const previous = this.byFile.get(loaded.file);
       if (previous) {
         next.set(loaded.file, previous);
@@ -44,6 +79,7 @@ export class ScheduleSet {
     }
     this.byFile = next;
     this.byName = new Map();
+    this.sorted = null;
     for (const schedules of next.values()) {
       for (const schedule of schedules) {
         if (!this.byName.has(schedule.name)) this.byName.set(schedule.name, schedule);
@@ -52,6 +88,12 @@ export class ScheduleSet {
     for (const name of this.byName.keys()) if (!before.has(name)) report.added.push(name);
     for (const name of before) if (!this.byName.has(name)) report.removed.push(name);
     return report;
+  }
+
+  /** Every schedule in `compareNames` order; sorted once per reload, not per request. */
+  sortedByName(): readonly Schedule[] {
+    this.sorted ??= [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
+    return this.sorted;
   }
 
   all(): Schedule[] {

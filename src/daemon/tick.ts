@@ -99,7 +99,14 @@ export function runTick(rt: Runtime, state: TickState, now: Date): TickResult {
   // A sweep's mark moves when its branch rows are written (after the history walk), so a crash
   // before then leaves the slot to catch-up instead of losing it.
   for (const sweep of sweeps) marks.set(sweep.schedule.name, new Date(sweep.slotAt.getTime() - 1));
-  const recorded = rows.length > 0 || marks.size > 0 ? rt.ledger.recordSlots(rows, marks, now) : [];
+  let recorded: SlotRecord[] = [];
+  try {
+    if (rows.length > 0 || marks.size > 0) recorded = rt.ledger.recordSlots(rows, marks, now);
+  } catch (error) {
+    // Nothing was recorded (a locked or full ledger): the next tick plans these sweeps again.
+    for (const sweep of sweeps) state.sweepsInFlight.delete(sweep.schedule.name);
+    throw error;
+  }
   for (const [name, at] of marks) {
     const current = state.marks.get(name);
     if (!current || current < at) state.marks.set(name, at);

@@ -208,17 +208,14 @@ export async function sendSlot(
     if (attemptId === null) {
       // Nothing was sent (project lookup, overlap check, auth or the queue failed first).
       if (kind !== 'rejected') {
-        log.warn({ err: { message: error.message } }, 'trigger postponed');
+        log.warn({ err: error }, 'trigger postponed');
         return postpone(rt, slot, error.message);
       }
       rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
-      log.error(
-        { err: { code: (error as CodeshipError).code, message: error.message } },
-        'slot failed',
-      );
+      log.error({ err: error }, 'slot failed');
       return settle(rt, slot.id);
     }
-    return finish(rt, slot, attemptId, kind, error.message);
+    return finish(rt, slot, attemptId, kind, error.message, error);
   }
   const sentId = attemptId as number | null;
   if (sentId === null)
@@ -232,6 +229,7 @@ function finish(
   attemptId: number,
   result: 'accepted' | 'unknown' | 'not_sent' | 'rejected',
   message: string | undefined,
+  error?: Error,
 ): SlotRecord {
   const now = rt.clock.now();
   rt.ledger.finishAttempt(attemptId, slot.id, result, {
@@ -249,8 +247,8 @@ function finish(
   });
   const fields = { attempt: after.attempts, projectUuid: after.projectUuid, manual: slot.manual };
   if (result === 'accepted') log.info(fields, 'build triggered');
-  else if (result === 'rejected') log.error({ ...fields, err: { message } }, 'trigger rejected');
-  else log.warn({ ...fields, result, err: { message } }, 'trigger outcome not confirmed');
+  else if (result === 'rejected') log.error({ ...fields, err: error }, 'trigger rejected');
+  else log.warn({ ...fields, result, err: error }, 'trigger outcome not confirmed');
   rt.events.emit('attempt', { slot: after, result, error: message ?? null });
   if (after.state === 'failed') rt.events.emit('settled', after);
   return after;

@@ -4,19 +4,19 @@
  * once through the form: the server then sets an HttpOnly, SameSite=Strict cookie holding a random
  * session secret (never the token) and hands the page a CSRF token tied to that session, which
  * every cookie-authenticated POST must echo. Secrets are compared in constant time; sessions live
- * in memory only, so a restart logs everybody out.
+ * in memory only, so a restart logs everybody out. Failed credentials, bearer and login alike, are
+ * throttled per client address (`throttle.ts`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.ts';
+import { clientAddress, createFailureThrottle } from './throttle.ts';
 
 export const SESSION_COOKIE = 'codeship_cron_session';
 /** How long a login lasts. */
 export const SESSION_TTL_MS = 12 * 3_600_000;
 /** Oldest sessions are dropped past this many (a loopback dashboard has a handful of users). */
 const MAX_SESSIONS = 64;
-/** Failed logins allowed per minute before the form answers 429. */
-const MAX_FAILED_LOGINS_PER_MINUTE = 10;
 
 export const READ_ONLY_MESSAGE = 'read-only: set DASHBOARD_TOKEN to enable triggers';
 export const AUTH_REQUIRED_MESSAGE =
@@ -66,15 +66,21 @@ function sameOrigin(req: IncomingMessage): boolean {
 export interface DashboardAuth {
   /** False when DASHBOARD_TOKEN is unset: no logins, every write is refused. */
   readonly enabled: boolean;
-  /** The caller: a correct bearer, a live session, or anonymous. A wrong bearer token is a 401. */
+  /**
+   * The caller: a correct bearer, a live session, or anonymous. A wrong bearer token is a 401; an
+   * address with too many failed credentials gets 429 before its token is even compared.
+   */
   identify(req: IncomingMessage): Principal;
   /**
    * Refuses a write (403 read-only, 401 no or wrong credentials, 403 bad CSRF or foreign origin);
    * `csrf` is the token from the form field or `X-CSRF-Token` header (sessions only).
    */
   requireWriter(req: IncomingMessage, csrf: string | undefined): Principal;
-  /** A new session for a correct token, null for a wrong one; throws 429 after repeated failures. */
-  login(presented: string): Session | null;
+  /**
+   * A new session for a correct token, null for a wrong one; throws 429 while `client` (an
+   * address, see `clientAddress`) has too many failed credentials.
+   */
+  login(presented: string, client: string): Session | null;
   logout(session: Session): void;
   /** `Set-Cookie` for a session, or clearing it when `session` is null. */
   cookie(session: Session | null): string;
@@ -83,7 +89,7 @@ export interface DashboardAuth {
 /** The dashboard's authentication for `token` (null: read-only), on a clock for session expiry. */
 export function createDashboardAuth(token: string | null, nowMs: () => number): DashboardAuth {
   const sessions = new Map<string, Session>();
-  let failures: number[] = [];
+  const throttle = createFailureThrottle(nowMs);
   const keyOf = (id: string) => digest(id).toString('hex');
 
   const sessionOf = (req: IncomingMessage): Session | null => {
@@ -103,8 +109,11 @@ export function createDashboardAuth(token: string | null, nowMs: () => number): 
     if (token === null) return { kind: 'anonymous' };
     const header = req.headers.authorization;
     if (header !== undefined) {
+      const client = clientAddress(req);
+      throttle.check(client);
       const match = /^Bearer\s+(.+)$/i.exec(header.trim());
       if (!match || !secretsEqual(match[1] as string, token)) {
+        throttle.fail(client);
         throw new HttpError(401, WRONG_TOKEN_MESSAGE, {
           'www-authenticate': 'Bearer error="invalid_token"',
         });
@@ -133,17 +142,14 @@ export function createDashboardAuth(token: string | null, nowMs: () => number): 
       }
       return principal;
     },
-    login(presented) {
+    login(presented, client) {
       if (token === null) throw new HttpError(403, READ_ONLY_MESSAGE);
-      const now = nowMs();
-      failures = failures.filter((at) => now - at < 60_000);
-      if (failures.length >= MAX_FAILED_LOGINS_PER_MINUTE) {
-        throw new HttpError(429, 'too many failed logins: wait a minute', { 'retry-after': '60' });
-      }
+      throttle.check(client);
       if (!secretsEqual(presented, token)) {
-        failures.push(now);
+        throttle.fail(client);
         return null;
       }
+      const now = nowMs();
       for (const [key, session] of sessions) if (session.expiresAtMs <= now) sessions.delete(key);
       while (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value as string);
       const session: Session = {

@@ -71,18 +71,12 @@ export function createSlotFollower(rt: Runtime, signal: AbortSignal, logger: Log
         try {
           await reconcileOnce(rt, signal);
         } catch (raw) {
-          logger.warn(
-            { err: { message: coerceError(raw).message } },
-            'follow-up reconciliation failed; retrying',
-          );
+          logger.warn({ err: coerceError(raw) }, 'follow-up reconciliation failed; retrying');
         }
       }
     } catch (raw) {
       // Never an unhandled rejection: the daemon's own loop still reconciles these slots.
-      logger.error(
-        { err: { message: coerceError(raw).message } },
-        'following manual slots stopped',
-      );
+      logger.error({ err: coerceError(raw) }, 'following manual slots stopped');
     } finally {
       running = false;
       wake = null;

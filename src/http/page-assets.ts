@@ -52,6 +52,10 @@ td.reason { color:var(--muted); max-width:380px; overflow-wrap:anywhere; }
 .warn { color:var(--warn); background:var(--warn-bg); }
 .manual { font-size:11px; color:var(--muted); margin-left:4px; }
 .claim { font-size:11px; color:var(--warn); margin-left:4px; }
+form.filter { display:flex; gap:6px; margin:0 0 16px; }
+form.filter input { flex:1; max-width:360px; padding:5px 8px; border-radius:6px; border:1px solid var(--line); }
+form.filter select { padding:5px 8px; border-radius:6px; border:1px solid var(--line); background:#fff; }
+.pager a { color:var(--run); }
 `;
 
 export const PAGE_JS = `
@@ -60,7 +64,7 @@ export const PAGE_JS = `
   async function refresh() {
     if (busy) return;
     try {
-      const response = await fetch(location.pathname, { headers: { accept: 'text/html' }, cache: 'no-store' });
+      const response = await fetch(location.pathname + location.search, { headers: { accept: 'text/html' }, cache: 'no-store' });
       if (!response.ok) return;
       const next = new DOMParser().parseFromString(await response.text(), 'text/html');
       for (const id of ['schedules', 'updated']) {

@@ -17,6 +17,12 @@ export interface PageModel {
   views: readonly ScheduleView[];
   /** Schedules loaded in total (the page may show fewer). */
   total: number;
+  /** Schedules that match the filter (all pages); `total` when there is none. */
+  matched?: number;
+  /** The filter as asked (`q`, `state`), echoed into the filter form and page links. */
+  filter?: { q: string; state: string };
+  /** Cursor of the next page of matching schedules; null on the last page. */
+  nextCursor?: string | null;
   now: Date;
   access: PageAccess;
 }
@@ -141,17 +147,52 @@ function accessBar(access: PageAccess): string {
   return `<form method="post" action="/logout"><input type="hidden" name="csrf" value="${escapeHtml(access.csrf)}"><span class="meta">logged in</span><button type="submit">Log out</button></form>`;
 }
 
+const STATE_OPTIONS = ['pending', 'triggered', 'running', 'finished', 'skipped', 'failed', 'none'];
+
+/** The filter form (a plain GET, so it works without JS). */
+function filterBar(filter: { q: string; state: string }): string {
+  const options = ['', ...STATE_OPTIONS]
+    .map(
+      (state) =>
+        `<option value="${state}"${state === filter.state ? ' selected' : ''}>${state === '' ? 'any newest state' : `newest ${state}`}</option>`,
+    )
+    .join('');
+  return `<form class="filter" method="get" action="/"><input type="search" name="q" value="${escapeHtml(filter.q)}" placeholder="name or project" aria-label="filter by name or project" maxlength="200"><select name="state" aria-label="filter by the newest slot's state">${options}</select><button type="submit">Filter</button></form>`;
+}
+
+/** `showing 100 of 10000 schedules · next page` under the filter. */
+function pager(model: PageModel): string {
+  const matched = model.matched ?? model.total;
+  const filter = model.filter ?? { q: '', state: '' };
+  const filtered = filter.q !== '' || filter.state !== '';
+  const parts: string[] = [];
+  if (model.views.length < matched || filtered) {
+    const what = filtered
+      ? `${matched} matching schedules (${model.total} in all)`
+      : `${matched} schedules`;
+    parts.push(`showing ${model.views.length} of ${what}`);
+  }
+  if (model.nextCursor) {
+    const params = new URLSearchParams();
+    if (filter.q) params.set('q', filter.q);
+    if (filter.state) params.set('state', filter.state);
+    params.set('cursor', model.nextCursor);
+    parts.push(`<a class="next-page" href="/?${escapeHtml(params.toString())}">next page</a>`);
+  }
+  return parts.length > 0 ? `<div class="notice pager">${parts.join(' · ')}</div>` : '';
+}
+
 /** The whole page for `model`. */
 export function renderPage(model: PageModel): string {
   const notices: string[] = [];
   if (model.access.kind === 'login' && model.access.error)
     notices.push(`<div class="notice error">${escapeHtml(model.access.error)}</div>`);
-  if (model.views.length < model.total) {
-    notices.push(
-      `<div class="notice">showing ${model.views.length} of ${model.total} schedules; <code>GET /api/schedules</code> lists all</div>`,
-    );
-  }
   const cards = model.views.map((view) => card(view, model)).join('\n');
+  const filter = model.filter ?? { q: '', state: '' };
+  const filtered = filter.q !== '' || filter.state !== '';
+  const empty = filtered
+    ? '<div class="card empty">no schedule matches the filter</div>'
+    : '<div class="card empty">no schedules loaded: check SCHEDULES_DIR and run codeship-cron validate</div>';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -169,8 +210,10 @@ ${accessBar(model.access)}
 <main>
 ${notices.join('\n')}
 <div id="flash" class="flash" role="status"></div>
+${filterBar(filter)}
 <div id="schedules">
-${cards || '<div class="card empty">no schedules loaded: check SCHEDULES_DIR and run codeship-cron validate</div>'}
+${pager(model)}
+${cards || empty}
 </div>
 </main>
 <script>${PAGE_JS}</script>

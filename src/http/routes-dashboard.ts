@@ -9,10 +9,14 @@ import { toStatusRow } from '../daemon/status-view.ts';
 import type { RequestContext, Route } from './context.ts';
 import { type PageAccess, renderPage } from './page.ts';
 import { HttpError, isFormPost, readFields, redirect, sendHtml, sendJson } from './respond.ts';
+import { MAX_PAGE_SIZE, parseScheduleQuery, selectSchedules } from './schedule-query.ts';
+import { clientAddress } from './throttle.ts';
 import { scheduleView, scheduleViews } from './view.ts';
 
-/** The page shows this many schedules (a fleet of thousands is for the JSON API and Grafana). */
-export const MAX_PAGE_SCHEDULES = 100;
+/** The page shows this many schedules at a time (the most a page of the JSON API holds). */
+export const MAX_PAGE_SCHEDULES = MAX_PAGE_SIZE;
+/** Recent slots per schedule the JSON API returns at most (a page stays well under a megabyte). */
+const MAX_RECENT = 20;
 /** Slots shown per schedule on the page. */
 const PAGE_RECENT = 8;
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -34,13 +38,25 @@ function scheduleOf({ deps, params }: RequestContext) {
   return schedule;
 }
 
-function renderFor(context: RequestContext, access: PageAccess, status = 200): void {
-  const { deps, res } = context;
-  const all = deps.schedules.all();
+async function renderFor(context: RequestContext, access: PageAccess, status = 200) {
+  const { deps, res, url } = context;
+  const query = parseScheduleQuery(url, MAX_PAGE_SCHEDULES);
+  const page = await selectSchedules(deps.rt.ledger, deps.schedules, query);
   const now = deps.rt.clock.now();
-  const shown = [...all].sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_PAGE_SCHEDULES);
-  const views = scheduleViews(deps.rt.ledger, shown, now, PAGE_RECENT);
-  sendHtml(res, status, renderPage({ views, total: all.length, now, access }));
+  const views = scheduleViews(deps.rt.ledger, page.schedules, now, PAGE_RECENT);
+  sendHtml(
+    res,
+    status,
+    renderPage({
+      views,
+      total: deps.schedules.size,
+      matched: page.total,
+      filter: { q: url.searchParams.get('q')?.trim() ?? '', state: query.state ?? '' },
+      nextCursor: page.nextCursor,
+      now,
+      access,
+    }),
+  );
 }
 
 function accessOf(context: RequestContext): PageAccess {
@@ -104,10 +120,13 @@ export const dashboardRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: '/api/schedules',
-    handle({ res, url, deps }) {
-      const recent = intParam(url, 'recent', 5, 100);
+    async handle({ res, url, deps }) {
+      const recent = intParam(url, 'recent', 5, MAX_RECENT);
+      const page = await selectSchedules(deps.rt.ledger, deps.schedules, parseScheduleQuery(url));
       sendJson(res, 200, {
-        schedules: scheduleViews(deps.rt.ledger, deps.schedules.all(), deps.rt.clock.now(), recent),
+        schedules: scheduleViews(deps.rt.ledger, page.schedules, deps.rt.clock.now(), recent),
+        total: page.total,
+        next_cursor: page.nextCursor,
       });
     },
   },
@@ -115,7 +134,7 @@ export const dashboardRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/schedules/:name',
     handle(context) {
-      const recent = intParam(context.url, 'recent', 5, 100);
+      const recent = intParam(context.url, 'recent', 5, MAX_RECENT);
       const { deps } = context;
       sendJson(
         context.res,
@@ -143,10 +162,10 @@ export const dashboardRoutes: readonly Route[] = [
     async handle(context) {
       const { req, res, deps } = context;
       const fields = await readFields(req);
-      const session = deps.auth.login(fields.token ?? '');
+      const session = deps.auth.login(fields.token ?? '', clientAddress(req));
       if (session === null) {
         if (isFormPost(req))
-          renderFor(context, { kind: 'login', error: 'wrong dashboard token' }, 401);
+          await renderFor(context, { kind: 'login', error: 'wrong dashboard token' }, 401);
         else sendJson(res, 401, { error: 'wrong dashboard token' });
         return;
       }

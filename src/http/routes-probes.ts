@@ -1,6 +1,6 @@
 /**
  * The operator's probes: `/healthz` (liveness: is the loop still turning?), `/readyz` (can it do
- * its job: schedules loaded, ledger open, Codeship answering?) and `/metrics` (Prometheus text).
+ * its job: schedules loaded, a ledger write commits, Codeship answering?) and `/metrics` (Prometheus text).
  * Liveness never looks at dependencies, so a Codeship outage makes us unready, not restarted.
  */
 import { coerceError } from '../core/errors.ts';
@@ -21,9 +21,10 @@ export function readinessChecks(
   const { rt, schedules, metrics } = deps;
   let ledger: CheckResult = 'ok';
   try {
-    rt.ledger.handle.prepare('SELECT 1').get();
+    // A write that commits, not a read: a locked, full or read-only ledger fails every tick.
+    rt.ledger.probeWrite(rt.clock.now());
   } catch (error) {
-    ledger = `ledger ${rt.ledger.file} is not usable: ${coerceError(error).message}`;
+    ledger = `ledger ${rt.ledger.file} cannot commit a write: ${coerceError(error).message}`;
   }
   const last = metrics.lastApiCall();
   return {

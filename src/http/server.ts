@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLedgerBusy } from '../adapters/ledger-busy.ts';
 import type { Logger } from '../adapters/logger.ts';
 import type { Config } from '../config.ts';
 import { CodeshipCronError, coerceError } from '../core/errors.ts';
@@ -16,13 +17,14 @@ import type { Metrics } from '../metrics.ts';
 import { createDashboardAuth } from './auth.ts';
 import type { HttpDeps, RequestContext, Route } from './context.ts';
 import { createSlotFollower } from './follow.ts';
+import { createHostCheck, isLoopbackHost } from './host-check.ts';
 import { HttpError, sendJson } from './respond.ts';
 import { dashboardRoutes } from './routes-dashboard.ts';
 import { probeRoutes } from './routes-probes.ts';
 import { createTriggerGuard } from './trigger-guard.ts';
 
 export interface HttpServerOptions {
-  config: Pick<Config, 'http' | 'dashboardToken'>;
+  config: Pick<Config, 'http' | 'dashboardToken' | 'httpAllowedHosts'>;
   rt: Runtime;
   schedules: ScheduleSet;
   metrics: Metrics;
@@ -38,6 +40,13 @@ export interface HttpServer {
 }
 
 const ROUTES: readonly Route[] = [...probeRoutes, ...dashboardRoutes];
+
+/**
+ * Concurrent connections at most: a loopback page has a handful of clients, and a flood of idle
+ * or half-open sockets must not take the file descriptors the API client needs. Past it, new
+ * connections are closed at once.
+ */
+export const MAX_HTTP_CONNECTIONS = 128;
 
 /** Matches `path` against a template; returns the decoded params or null. */
 export function matchPath(template: string, path: string): Record<string, string> | null {
@@ -107,28 +116,46 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     follower,
     signal: closing.signal,
   };
+  let checkHost: ((header: string | undefined) => void) | null = null;
   const server = createServer(
     { requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
     (req, res) => {
-      dispatch(req, res, deps).catch((raw: unknown) => {
-        const error = coerceError(raw);
-        if (error instanceof HttpError) {
-          sendJson(res, error.status, { error: error.message }, { ...error.headers });
-          return;
-        }
-        // The message may carry anything (SQL, paths); the client gets a generic answer.
-        logger.error(
-          {
-            method: req.method,
-            path: req.url?.split('?')[0],
-            err: { name: error.name, message: error.message },
-          },
-          'request failed',
-        );
-        sendJson(res, 500, { error: 'internal error (see the daemon log)' });
+      checkHost ??= createHostCheck({
+        host,
+        port: (server.address() as AddressInfo).port,
+        allowed: config.httpAllowedHosts,
       });
+      const check = checkHost;
+      Promise.resolve()
+        .then(() => {
+          check(req.headers.host);
+          return dispatch(req, res, deps);
+        })
+        .catch((raw: unknown) => {
+          const error = coerceError(raw);
+          if (error instanceof HttpError) {
+            sendJson(res, error.status, { error: error.message }, { ...error.headers });
+            return;
+          }
+          if (isLedgerBusy(error)) {
+            sendJson(
+              res,
+              503,
+              { error: 'the ledger is locked by another process; try again shortly' },
+              { 'retry-after': '1' },
+            );
+            return;
+          }
+          // The message may carry anything (SQL, paths); the client gets a generic answer.
+          logger.error(
+            { method: req.method, path: req.url?.split('?')[0], err: error },
+            'request failed',
+          );
+          sendJson(res, 500, { error: 'internal error (see the daemon log)' });
+        });
     },
   );
+  server.maxConnections = MAX_HTTP_CONNECTIONS;
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -153,15 +180,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       resolve();
     });
   });
-  server.on('error', (error) =>
-    logger.error({ err: { message: error.message } }, 'http server error'),
-  );
+  server.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const bound = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   logger.info(
     { url, triggers: config.dashboardToken ? 'enabled' : 'read-only' },
     'http server listening',
   );
+  if (!isLoopbackHost(host)) {
+    logger.warn(
+      { url, host },
+      'the status page is exposed beyond this machine: HTTP_ADDR is not a loopback address (bind 127.0.0.1 and put a TLS proxy in front)',
+    );
+  }
   return {
     url,
     port: bound,

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { Ledger } from '../adapters/ledger.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
-import type { Schedule } from '../core/model.ts';
+import type { Schedule, SlotState } from '../core/model.ts';
 import { type StatusRow, toStatusRow } from '../daemon/status-view.ts';
 
 /** Slots that count toward the success rate (the issue's "last 30 slots"). */
@@ -42,6 +42,7 @@ export interface ScheduleView {
 }
 
 const statements = new WeakMap<Database.Database, Database.Statement>();
+const newestStatements = new WeakMap<Database.Database, Database.Statement>();
 
 function outcomesStatement(db: Database.Database): Database.Statement {
   let statement = statements.get(db);
@@ -53,6 +54,20 @@ function outcomesStatement(db: Database.Database): Database.Statement {
     statements.set(db, statement);
   }
   return statement;
+}
+
+/** The state of the schedule's newest slot, null before its first (one index lookup). */
+export function newestSlotState(ledger: Ledger, schedule: string): SlotState | null {
+  const db = ledger.handle;
+  let statement = newestStatements.get(db);
+  if (!statement) {
+    statement = db.prepare(
+      'SELECT state FROM slots WHERE schedule = ? ORDER BY slot_at DESC, id DESC LIMIT 1',
+    );
+    newestStatements.set(db, statement);
+  }
+  const row = statement.get(schedule) as { state: SlotState } | undefined;
+  return row?.state ?? null;
 }
 
 /** Success rate over the schedule's last SUCCESS_WINDOW slots that have an outcome. */
@@ -131,14 +146,12 @@ export function scheduleView(
   };
 }
 
-/** Views of `schedules` sorted by name. */
+/** Views of `schedules`, in the order given. */
 export function scheduleViews(
   ledger: Ledger,
   schedules: readonly Schedule[],
   now: Date,
   recentLimit: number,
 ): ScheduleView[] {
-  return [...schedules]
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((schedule) => scheduleView(ledger, schedule, now, recentLimit));
+  return schedules.map((schedule) => scheduleView(ledger, schedule, now, recentLimit));
 }

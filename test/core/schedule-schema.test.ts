@@ -4,7 +4,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseScheduleFile } from '../../src/core/schedule.ts';
-import { FILE_KEYS, SCHEDULE_KEYS, STALE_KEYS } from '../../src/core/schedule-fields.ts';
+import {
+  FILE_KEYS,
+  MAX_BRANCHES,
+  MAX_LENGTHS,
+  SCHEDULE_KEYS,
+  STALE_KEYS,
+} from '../../src/core/schedule-fields.ts';
 
 const schema = JSON.parse(readFileSync('schedules.schema.json', 'utf8'));
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
@@ -44,5 +50,42 @@ describe('schedules.schema.json keeps in step with the loader', () => {
       expect(validateSchema(parse(text)), JSON.stringify(validateSchema.errors)).toBe(true);
       expect(loaderAccepts(file, text)).toBe(true);
     }
+  });
+
+  it("states the loader's length limits, and both refuse one character more", () => {
+    const entry = schema.$defs.schedule.properties;
+    expect({
+      name: entry.name.maxLength,
+      cron: entry.cron.maxLength,
+      timezone: entry.timezone.maxLength,
+      project: entry.project.maxLength,
+      branch: schema.$defs.branch.maxLength,
+      duration: schema.$defs.duration.maxLength,
+    }).toEqual(MAX_LENGTHS);
+    expect(entry.branches.maxItems).toBe(MAX_BRANCHES);
+    const base = { name: 'n', cron: '0 2 * * *', project: 'acme/api', branch: 'main' };
+    const judged = (fields: Record<string, unknown>) => {
+      const data = { schedules: [{ ...base, ...fields }] };
+      return [validateSchema(data), loaderAccepts('l.json', JSON.stringify(data))];
+    };
+    const cases: [string, (length: number) => unknown][] = [
+      ['name', (length) => 'n'.repeat(length)],
+      ['cron', (length) => `0${' '.repeat(length - 8)}2 * * *`],
+      ['project', (length) => 'p'.repeat(length)],
+      ['branch', (length) => 'b'.repeat(length)],
+      ['catchup', (length) => `${'0'.repeat(length - 2)}1h`],
+    ];
+    for (const [field, make] of cases) {
+      const max =
+        field === 'catchup' ? MAX_LENGTHS.duration : MAX_LENGTHS[field as keyof typeof MAX_LENGTHS];
+      expect(judged({ [field]: make(max) }), `${field} at ${max}`).toEqual([true, true]);
+      expect(judged({ [field]: make(max + 1) }), `${field} at ${max + 1}`).toEqual([false, false]);
+    }
+    const branches = (count: number) => Array.from({ length: count }, (_, i) => `b${i}`);
+    expect(judged({ branch: undefined, branches: branches(MAX_BRANCHES) })).toEqual([true, true]);
+    expect(judged({ branch: undefined, branches: branches(MAX_BRANCHES + 1) })).toEqual([
+      false,
+      false,
+    ]);
   });
 });

@@ -88,6 +88,7 @@ describe('parseScheduleFile: valid files', () => {
     const parsed = parseScheduleFile(entry('    stale: { older_than: 36h }\n'), 's.yaml', OPTIONS);
     expect(parsed.schedules[0]?.stale).toEqual({ olderThanMs: 36 * 3_600_000, max: 10 });
     expect(parseScheduleFile('schedules: []\n', 's.yaml', OPTIONS)).toEqual({
+      names: [],
       schedules: [],
       issues: [],
     });
@@ -415,8 +416,8 @@ describe('findDuplicateNames', () => {
     const a = parseScheduleFile(entry(), 'a.yaml', OPTIONS);
     const b = parseScheduleFile(entry(), 'b.yaml', OPTIONS);
     const issues = findDuplicateNames([
-      { file: 'a.yaml', schedules: a.schedules },
-      { file: 'b.yaml', schedules: b.schedules },
+      { file: 'a.yaml', names: a.names },
+      { file: 'b.yaml', names: b.names },
     ]);
     expect(issues.map(formatScheduleIssue)).toEqual([
       'b.yaml:2: schedule a: name: duplicate name "a" (expected names unique across all files; first defined at a.yaml:2)',

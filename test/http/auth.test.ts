@@ -301,7 +301,7 @@ describe('with DASHBOARD_TOKEN: login form, session cookie and CSRF', () => {
     });
     expect(throttled).toMatchObject({
       status: 429,
-      json: { error: 'too many failed logins: wait a minute' },
+      json: { error: 'too many failed credentials from this address: try again in 60 s' },
     });
   });
 });

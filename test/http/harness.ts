@@ -66,6 +66,8 @@ export interface HarnessOptions {
   schedulesYaml?: string;
   password?: string;
   simulator?: SimulatorOptions;
+  /** More settings (HTTP_ALLOWED_HOSTS, …). */
+  env?: Record<string, string>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<HttpHarness> {
@@ -86,6 +88,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<HttpHa
     HTTP_ADDR: '127.0.0.1:0',
     DASHBOARD_TOKEN: options.token ?? undefined,
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
   const logger = createLogger({ level: 'silent' });
   const metrics = createMetrics();

@@ -97,7 +97,7 @@ describe('GET /readyz', () => {
     harness.ledger.close();
     const closed = await harness.request('/readyz');
     expect((closed.json as { checks: { ledger: string } }).checks.ledger).toMatch(
-      /^ledger .*ledger\.sqlite is not usable: /,
+      /^ledger .*ledger\.sqlite cannot commit a write: /,
     );
   });
 });
@@ -198,7 +198,11 @@ describe('server lifecycle', () => {
     const { rt, metrics } = harness;
     await expect(
       startHttpServer({
-        config: { http: { host: '127.0.0.1', port: harness.server.port }, dashboardToken: null },
+        config: {
+          http: { host: '127.0.0.1', port: harness.server.port },
+          dashboardToken: null,
+          httpAllowedHosts: [],
+        },
         rt,
         schedules: new ScheduleSet(),
         metrics,
