@@ -7,15 +7,17 @@
  * committed (the intent is durable only then) minus T.
  * Usage: node dist-bench/bench/burst.js [--quick]
  */
+
 import { join } from 'node:path';
 import { openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { systemClock } from '../src/adapters/system-clock.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
+import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { runDaemon } from '../src/daemon.ts';
 import { createApi, createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
 import { startSimulator } from '../src/simulator/index.ts';
+import { queryNumber, queryRows } from '../test/helpers/ledger-sql.ts';
 import { emitResult, isQuick, median, note, percentile, round, tempDir } from './common.ts';
 import {
   BENCH_PASSWORD,
@@ -97,16 +99,13 @@ async function main(): Promise<void> {
     clearTimeout(timeout);
     controller.abort(new Error('bench over'));
     await daemon;
-    const rows = ledger.handle
-      .prepare('SELECT slot_at, created_at FROM slots WHERE slot_at = ?')
-      .all(dueAt.toISOString()) as {
-      slot_at: string;
-      created_at: string;
-    }[];
+    const rows = queryRows<{ slot_at: string; created_at: string }>(
+      ledger.file,
+      'SELECT slot_at, created_at FROM slots WHERE slot_at = ?',
+      dueAt.toISOString(),
+    );
     const latenessMs = rows.map((r) => Date.parse(r.created_at) - Date.parse(r.slot_at));
-    const totalRows = (
-      ledger.handle.prepare('SELECT COUNT(*) AS n FROM slots').get() as { n: number }
-    ).n;
+    const totalRows = queryNumber(ledger.file, 'SELECT COUNT(*) AS n FROM slots');
     ledger.close();
     const commitLatenessMs =
       committedAtMs === null ? null : (committedAtMs as number) - dueAt.getTime();

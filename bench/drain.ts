@@ -5,8 +5,10 @@
  * the ledger but never given a build in the simulator, or given two) and the rate-limit 403s.
  * Usage: node dist-bench/bench/drain.js [--quick]
  */
+
 import { join } from 'node:path';
 import { MINUTE } from '../src/core/time.ts';
+import { queryRows } from '../test/helpers/ledger-sql.ts';
 import { emitResult, isQuick, note, round, tempDir } from './common.ts';
 import { type BenchSchedule, fleetSeed, projectName, writeScheduleFiles } from './fleet.ts';
 import { count, startSimulatedDaemon } from './sim-harness.ts';
@@ -42,11 +44,10 @@ async function main(): Promise<void> {
       );
     await run.runUntil(() => recorded() >= slots && triggeredOrOver() >= slots, 60 * MINUTE);
     const lastTriggerMs = Date.parse(
-      (
-        run.ledger.handle.prepare('SELECT MAX(triggered_at) AS at FROM slots').get() as {
-          at: string | null;
-        }
-      ).at ?? '',
+      queryRows<{ at: string | null }>(
+        run.ledger.file,
+        'SELECT MAX(triggered_at) AS at FROM slots',
+      )[0]?.at ?? '',
     );
     // Let reconciliation discover the builds (triggers went first), then compare with the simulator.
     await run.runUntil(

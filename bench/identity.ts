@@ -15,11 +15,12 @@ import { openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { systemClock } from '../src/adapters/system-clock.ts';
 import { loadConfig } from '../src/config.ts';
+import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { runDaemon } from '../src/daemon.ts';
 import { createApi, createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import type { SimBuild } from '../src/simulator/types.ts';
+import { queryRows } from '../test/helpers/ledger-sql.ts';
 import { argValue, emitResult, isQuick, note, pause, tempDir } from './common.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME, fleetSeed, projectName } from './fleet.ts';
 import { count } from './sim-harness.ts';
@@ -147,19 +148,19 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 120_000;
     while (open() > 0 && Date.now() < deadline) await pause(250);
     const builds = sim.builds().filter((b) => Date.parse(b.queuedAt) >= startMs);
-    const rows = ledger.handle
-      .prepare('SELECT id, branch, build_uuid, claim FROM slots WHERE attempts > 0')
-      .all() as { id: number; branch: string; build_uuid: string | null; claim: string | null }[];
+    const rows = queryRows<{
+      id: number;
+      branch: string;
+      build_uuid: string | null;
+      claim: string | null;
+    }>(ledger.file, 'SELECT id, branch, build_uuid, claim FROM slots WHERE attempts > 0');
     const byUuid = new Map(builds.map((b) => [b.uuid, b]));
     const ours = new Map(
       rows.map((r) => [r.id, r.build_uuid ? byUuid.get(r.build_uuid) : undefined] as const),
     );
-    const attempts = (
-      ledger.handle
-        .prepare(
-          'SELECT a.slot_id, s.branch, a.sent_at FROM attempts a JOIN slots s ON s.id = a.slot_id',
-        )
-        .all() as { slot_id: number; branch: string; sent_at: string }[]
+    const attempts = queryRows<{ slot_id: number; branch: string; sent_at: string }>(
+      ledger.file,
+      'SELECT a.slot_id, s.branch, a.sent_at FROM attempts a JOIN slots s ON s.id = a.slot_id',
     ).map((a) => ({ slotId: a.slot_id, branch: a.branch, sentMs: Date.parse(a.sent_at) }));
     const now = score(ours, builds);
     const before = score(fixedWindowClaims(attempts, builds), builds);

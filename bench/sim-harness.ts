@@ -5,16 +5,18 @@
  * happens between wake-ups, so hours of simulated time take seconds, and the API calls counted are
  * the ones the daemon would make in real time.
  */
+
 import { createCodeshipClient } from '../src/adapters/codeship-client.ts';
 import { type Ledger, openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
+import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { runDaemon } from '../src/daemon.ts';
 import { createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
 import type { CodeshipApi } from '../src/ports.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import type { SimulatorSeed } from '../src/simulator/types.ts';
+import { queryNumber } from '../test/helpers/ledger-sql.ts';
 import { ManualClock } from '../test/helpers/manual-clock.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME } from './fleet.ts';
 
@@ -199,6 +201,5 @@ export async function startSimulatedDaemon(options: {
 
 /** Counts a ledger query's single number. */
 export function count(ledger: Ledger, sql: string, ...params: unknown[]): number {
-  const row = ledger.handle.prepare(sql).get(...params) as Record<string, number>;
-  return Number(Object.values(row)[0] ?? 0);
+  return queryNumber(ledger.file, sql, ...params);
 }

@@ -14,6 +14,7 @@ import type { ScheduleIssue } from './core/errors.ts';
 import type { Schedule } from './core/model.ts';
 import { createBranchHistory } from './daemon/branch-history.ts';
 import { createProjectResolver } from './daemon/projects.ts';
+import { reconcileOnce } from './daemon/reconcile.ts';
 import { createEvents, type Runtime } from './daemon/runtime.ts';
 import type { LoadedFile } from './daemon/schedule-set.ts';
 import type { Clock, CodeshipApi } from './ports.ts';
@@ -38,7 +39,7 @@ function ownUsernames(username: string | undefined): string[] {
 
 /** Wires a Runtime from its parts (tests build the parts themselves: simulator, ManualClock, temp ledger). */
 export function createRuntime(parts: RuntimeParts): Runtime {
-  return {
+  const rt: Runtime = {
     ledger: parts.ledger,
     api: parts.api,
     projects: createProjectResolver(parts.api, parts.clock),
@@ -54,7 +55,12 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     },
     sending: new Set(),
     schedule: parts.schedule,
+    // Without a daemon (one-shot commands, tests), a look is one reconciliation pass of that project.
+    look: async (projectUuid, signal) => {
+      await reconcileOnce(rt, signal, { projects: [projectUuid] });
+    },
   };
+  return rt;
 }
 
 /** The root logger for a command. */

@@ -8,12 +8,12 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientObserver } from './adapters/codeship-request.ts';
-import type { Ledger } from './adapters/ledger.ts';
 import type { Schedule, SlotState } from './core/model.ts';
 import { type ClockEstimate, offsetOf, widthOf } from './core/server-clock.ts';
 import type { Runtime } from './daemon/runtime.ts';
 import { isSweep } from './daemon/tick.ts';
 import { nextFireOf } from './http/view.ts';
+import type { LedgerStore, SlotCount } from './ports.ts';
 
 /** How the last Codeship call went, for `/readyz`. `message` names the route, never a URL or secret. */
 export interface ApiCallOutcome {
@@ -45,18 +45,10 @@ export interface Metrics {
 /** Lateness buckets in seconds: the benchmark target is p99 < 250 ms; minutes mean trouble. */
 const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-interface GroupRow {
-  schedule: string;
-  state: string;
-  n: number;
-  last_success: string | null;
-  last_failure: string | null;
-}
-
 /** The newest instant of `field` per schedule, over the ledger's GROUP BY rows (ISO text sorts as time). */
 function latestPerSchedule(
-  rows: readonly GroupRow[],
-  field: 'last_success' | 'last_failure',
+  rows: readonly SlotCount[],
+  field: 'lastSuccess' | 'lastFailure',
 ): Map<string, string> {
   const latest = new Map<string, string>();
   for (const row of rows) {
@@ -65,12 +57,6 @@ function latestPerSchedule(
   }
   return latest;
 }
-
-const GROUP_SQL = `SELECT schedule, state, COUNT(*) AS n,
-    MAX(CASE WHEN state = 'finished' AND build_status = 'success' THEN finished_at END) AS last_success,
-    MAX(CASE WHEN state = 'failed' OR (state = 'finished' AND COALESCE(build_status, '') <> 'success')
-             THEN COALESCE(finished_at, updated_at) END) AS last_failure
-  FROM slots GROUP BY schedule, state`;
 
 const OPEN_STATES: ReadonlySet<string> = new Set(['pending', 'triggered', 'running']);
 /** Every slot state: each loaded schedule has a `codeship_cron_slots` series for each, 0 at first. */
@@ -115,7 +101,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   // A coarse event-loop monitor: the default one wakes the process 100 times a second.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
-  let ledger: Ledger | null = null;
+  let ledger: LedgerStore | null = null;
   let serverClock: (() => ClockEstimate | null) | null = null;
   let lastApi: ApiCallOutcome | null = null;
   let lastTick: Date | null = null;
@@ -123,8 +109,8 @@ export function createMetrics(): Metrics {
   let loaded: () => readonly Schedule[] = () => [];
   const nextFire = createNextFireCache();
   /** One GROUP BY per scrape (taken by `render`), shared by the gauges that read it. */
-  let snapshot: GroupRow[] = [];
-  const ledgerRows = (): GroupRow[] => snapshot;
+  let snapshot: SlotCount[] = [];
+  const ledgerRows = (): SlotCount[] => snapshot;
   const registers = [registry];
 
   new Gauge({
@@ -174,7 +160,7 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       this.reset();
-      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'last_success')) {
+      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'lastSuccess')) {
         this.set({ schedule }, seconds(at));
       }
     },
@@ -186,7 +172,7 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       this.reset();
-      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'last_failure')) {
+      for (const [schedule, at] of latestPerSchedule(ledgerRows(), 'lastFailure')) {
         this.set({ schedule }, seconds(at));
       }
     },
@@ -305,7 +291,7 @@ export function createMetrics(): Metrics {
     lastApiCall: () => lastApi,
     lastTickAt: () => lastTick,
     async render() {
-      snapshot = ledger?.handle.open ? (ledger.handle.prepare(GROUP_SQL).all() as GroupRow[]) : [];
+      snapshot = ledger ? await ledger.slotCounts() : [];
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

@@ -3,12 +3,17 @@
  * (a manual clock, the simulator over HTTP, SQLite in a temp file), never mocks of libraries.
  */
 import type {
+  AttemptRecord,
+  AttemptResult,
   BuildPipeline,
+  BuildSeen,
   BuildService,
   BuildStatus,
   BuildStep,
+  NewSlot,
   Project,
   RemoteBuild,
+  SlotRecord,
 } from './core/model.ts';
 import type { ClockEstimate } from './core/server-clock.ts';
 
@@ -29,7 +34,7 @@ export interface CallOptions {
    * cancels the call unsent. The daemon records a create's intent here, so the ledger's attempt
    * time is when the request really went out, not when it joined the queue.
    */
-  beforeSend?: () => void;
+  beforeSend?: () => void | Promise<void>;
 }
 
 export interface BuildListOptions extends CallOptions {
@@ -96,3 +101,110 @@ export interface CodeshipApi {
 }
 
 export type { BuildStatus };
+
+/** A value now, or later: the SQLite store answers at once, a networked store asynchronously. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Per schedule and state: how many slots, and the newest success and failure (metrics). */
+export interface SlotCount {
+  schedule: string;
+  state: string;
+  n: number;
+  lastSuccess: string | null;
+  lastFailure: string | null;
+}
+
+/**
+ * The ledger (README, "The ledger and exactly-once"): every slot, written before the API is
+ * called, moved through its states until its build finishes. The only way the rest of the program
+ * reads or writes it; no SQL lives outside the store that implements this. Every method may answer
+ * at once or with a promise, so callers always `await`.
+ */
+export interface LedgerStore {
+  /** Where the ledger lives, for messages (a file path). */
+  readonly location: string;
+  /** Last nominal slot planned per schedule. */
+  marks(): Awaitable<Map<string, Date>>;
+  /**
+   * Records planned slots and advances each schedule's mark, in one transaction; returns only the
+   * rows this call inserted (the slots this process owns and may fire).
+   */
+  recordSlots(
+    slots: readonly NewSlot[],
+    marks: ReadonlyMap<string, Date>,
+    now: Date,
+  ): Awaitable<SlotRecord[]>;
+  get(id: number): Awaitable<SlotRecord | null>;
+  /**
+   * Claims create attempt number `expectedAttempts + 1` for a pending slot and records its intent
+   * durably, with the server clock estimate in force; null when someone else got there first.
+   */
+  beginAttempt(
+    id: number,
+    projectUuid: string,
+    expectedAttempts: number,
+    now: Date,
+    estimate?: ClockEstimate | null,
+  ): Awaitable<number | null>;
+  /** The same attempt sent again after a refused 401 or rate-limit 403. */
+  touchAttempt(slotId: number, attemptId: number, now: Date): Awaitable<void>;
+  finishAttempt(
+    attemptId: number,
+    slotId: number,
+    result: AttemptResult,
+    details: { now: Date; error?: string; retryAt?: Date; estimate?: ClockEstimate | null },
+  ): Awaitable<void>;
+  /** Leaves a pending slot for a later send: nothing reached Codeship. */
+  postpone(id: number, retryAt: Date, message: string): Awaitable<void>;
+  /**
+   * A create whose outcome is unknown, with no build after the discovery window: due for its one
+   * re-send (the sender sends it; attempt number 2).
+   */
+  markResend(id: number, now: Date): Awaitable<boolean>;
+  /** Pending slots ready to send, oldest fire time first. */
+  dueSends(now: Date, limit?: number): Awaitable<SlotRecord[]>;
+  /** Slots that still need the API: waiting for discovery, or following a build to its end. */
+  openSlots(): Awaitable<SlotRecord[]>;
+  /** Which of `uuids` a slot already claimed (a UUID is never claimed twice). */
+  knownBuildUuids(uuids: readonly string[]): Awaitable<Set<string>>;
+  /** Attaches a discovered build to a slot; false when it already has one or the build is taken. */
+  claimBuild(id: number, build: BuildSeen, now: Date, claim?: string | null): Awaitable<boolean>;
+  updateBuild(id: number, build: Omit<BuildSeen, 'uuid' | 'queuedAt'>, now: Date): Awaitable<void>;
+  /** A followed build Codeship no longer knows: the slot fails with `reason`. */
+  loseBuild(id: number, reason: string, now: Date): Awaitable<void>;
+  /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */
+  closeSlot(id: number, state: 'skipped' | 'failed', reason: string, now: Date): Awaitable<void>;
+  /** The latest other slot of this schedule and branch that started a build. */
+  previousBuildSlot(
+    schedule: string,
+    branch: string,
+    excludeId: number,
+  ): Awaitable<SlotRecord | null>;
+  /** The latest finished slots with a build, oldest first (learning build durations). */
+  recentFinished(limit: number): Awaitable<SlotRecord[]>;
+  /** Slots newest first, optionally of one schedule. */
+  listSlots(options: { schedule?: string | null; limit: number }): Awaitable<SlotRecord[]>;
+  /** Names of every schedule with a slot in the ledger. */
+  scheduleNames(): Awaitable<string[]>;
+  /** The create attempts of a slot, oldest first. */
+  attemptsOf(id: number): Awaitable<AttemptRecord[]>;
+  /** The last `limit` slots of `schedule` that have an outcome (finished or failed), newest first. */
+  recentOutcomes(
+    schedule: string,
+    limit: number,
+  ): Awaitable<{ state: string; buildStatus: string | null }[]>;
+  /** Slot counts per schedule and state, with each schedule's newest success and failure. */
+  slotCounts(): Awaitable<SlotCount[]>;
+  /** A daemon runs on this ledger: records that it was alive at `now`. */
+  heartbeat(now: Date): Awaitable<void>;
+  /** When a daemon last said it was alive on this ledger, or null. */
+  lastHeartbeat(): Awaitable<Date | null>;
+  /** The state of the schedule's newest slot, null before its first. */
+  newestSlotState(schedule: string): Awaitable<string | null>;
+  /**
+   * Commits one write (readiness): throws what a tick's write would meet, a lock held elsewhere,
+   * a full disk, a read-only file.
+   */
+  probeWrite(now: Date): Awaitable<void>;
+  close(): Awaitable<void>;
+}

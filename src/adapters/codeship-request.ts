@@ -46,7 +46,7 @@ export interface RequestSpec {
   priority: CallPriority;
   signal?: AbortSignal;
   /** Called right before each send, after pacing; a throw cancels the call unsent. */
-  beforeSend?: () => void;
+  beforeSend?: () => void | Promise<void>;
 }
 
 export interface RawResponse {
@@ -178,7 +178,7 @@ export function createTransport(options: TransportOptions) {
   /** One paced attempt; got errors are turned into a Failure, never thrown. */
   async function attempt(spec: RequestSpec, front: boolean): Promise<RawResponse | Failure> {
     await pacer.acquire(spec.priority, spec.signal, front);
-    spec.beforeSend?.();
+    await spec.beforeSend?.();
     const startedMs = Date.now();
     const sentMs = clock.now().getTime();
     const endpoint = endpointOf(spec);

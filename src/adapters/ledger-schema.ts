@@ -68,6 +68,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE slots ADD COLUMN commit_sha TEXT;
   ALTER TABLE slots ADD COLUMN claim TEXT;
   `,
+  `
+  -- The daemon's heartbeat: one-shot commands (trigger) wait on the ledger for the daemon's
+  -- discovery only while a daemon is alive on it.
+  CREATE TABLE daemon_heartbeat (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    seen_at TEXT    NOT NULL
+  );
+  `,
 ];
 
 /**

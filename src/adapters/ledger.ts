@@ -9,76 +9,21 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LedgerError } from '../core/errors.ts';
-import type { SlotState } from '../core/model.ts';
+import type {
+  AttemptRecord,
+  AttemptResult,
+  BuildSeen,
+  NewSlot,
+  SlotRecord,
+  SlotState,
+} from '../core/model.ts';
 import type { ClockEstimate } from '../core/server-clock.ts';
+import type { LedgerStore, SlotCount } from '../ports.ts';
 import { BUSY_SLICE_MS } from './ledger-busy.ts';
 import { MIGRATIONS, PROBE_TABLE } from './ledger-schema.ts';
 
 /** How long opening waits for a lock (once, at start-up, before any loop runs). */
 const OPEN_BUSY_TIMEOUT_MS = 5000;
-
-export interface SlotRecord {
-  readonly id: number;
-  readonly schedule: string;
-  readonly slotAt: Date;
-  readonly branch: string;
-  readonly manual: boolean;
-  readonly project: string;
-  readonly projectUuid: string | null;
-  readonly state: SlotState;
-  readonly reason: string | null;
-  readonly fireAt: Date;
-  readonly nextAttemptAt: Date | null;
-  /** When the first create attempt was about to be sent (discovery looks for builds from here). */
-  readonly intentAt: Date | null;
-  readonly lastAttemptAt: Date | null;
-  readonly attempts: number;
-  readonly outcomeUnknown: boolean;
-  readonly error: string | null;
-  readonly buildUuid: string | null;
-  readonly buildStatus: string | null;
-  readonly buildQueuedAt: Date | null;
-  /** The claimed build's commit. */
-  readonly commitSha: string | null;
-  /** How the build was identified: `exact` (one candidate) or `nearest of N`. */
-  readonly claim: string | null;
-  readonly triggeredAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
-
-export interface NewSlot {
-  schedule: string;
-  slotAt: Date;
-  branch: string;
-  project: string;
-  fireAt: Date;
-  state: 'pending' | 'skipped';
-  reason?: string | null;
-  manual?: boolean;
-}
-
-export type AttemptResult = 'accepted' | 'unknown' | 'rejected' | 'not_sent';
-
-/** One create request as recorded: sent and answered in our clock, with the estimate in force. */
-export interface AttemptRecord {
-  sentAt: Date;
-  /** Null while the request is out, or when the process died before its end was recorded. */
-  answeredAt: Date | null;
-  result: string;
-  error: string | null;
-  estimate: ClockEstimate | null;
-}
-
-export interface BuildSeen {
-  uuid: string;
-  commitSha?: string | null;
-  status: string;
-  queuedAt: Date | null;
-  finishedAt: Date | null;
-  final: boolean;
-}
 
 const iso = (at: Date) => at.toISOString();
 
@@ -235,14 +180,17 @@ export function openLedger(file: string): Ledger {
   return new Ledger(db, file);
 }
 
-export class Ledger {
+/** The SQLite store of the ledger port (ports.ts `LedgerStore`). */
+export class Ledger implements LedgerStore {
   readonly file: string;
+  readonly location: string;
   private readonly db: Database.Database;
   private readonly statements;
 
   constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
+    this.location = file;
     this.statements = {
       marks: db.prepare('SELECT schedule, slot_at FROM marks'),
       advanceMark: db.prepare(
@@ -282,6 +230,20 @@ export class Ledger {
          ORDER BY id`,
       ),
       knownBuild: db.prepare('SELECT 1 FROM slots WHERE build_uuid = ?').pluck(),
+      newest: db.prepare(
+        'SELECT state FROM slots WHERE schedule = ? ORDER BY slot_at DESC, id DESC LIMIT 1',
+      ),
+      outcomes: db.prepare(
+        `SELECT state, build_status FROM slots WHERE schedule = ? AND state IN ('finished', 'failed')
+         ORDER BY slot_at DESC, id DESC LIMIT ?`,
+      ),
+      counts: db.prepare(
+        `SELECT schedule, state, COUNT(*) AS n,
+           MAX(CASE WHEN state = 'finished' AND build_status = 'success' THEN finished_at END) AS last_success,
+           MAX(CASE WHEN state = 'failed' OR (state = 'finished' AND COALESCE(build_status, '') <> 'success')
+                    THEN COALESCE(finished_at, updated_at) END) AS last_failure
+         FROM slots GROUP BY schedule, state`,
+      ),
       previousBuild: db.prepare(
         `SELECT * FROM slots WHERE schedule = ? AND branch = ? AND id <> ?
            AND state IN ('triggered', 'running', 'finished')
@@ -582,12 +544,15 @@ export class Ledger {
     return known;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /** Leaves a pending slot for a later send: nothing reached Codeship. */
+  postpone(id: number, retryAt: Date, message: string): void {
+    this.db
+      .prepare("UPDATE slots SET next_attempt_at = ?, error = ? WHERE id = ? AND state = 'pending'")
+      .run(iso(retryAt), message, id);
   }
 
   /**
+import type { LedgerStore, SlotCount } from '../ports.ts';
    * Commits one write (the readiness probe's row): throws what a tick's write would meet, a lock
    * held elsewhere (SQLITE_BUSY after BUSY_SLICE_MS), a full disk, a read-only file.
    */
@@ -601,9 +566,65 @@ export class Ledger {
       .immediate();
   }
 
-  /** The underlying handle, for read-only views (status page, metrics). */
-  get handle(): Database.Database {
-    return this.db;
+  /**
+   * A first create with an unknown outcome and no build after the discovery window: due now for
+   * its one re-send, which the sender makes as attempt 2 (its first attempt stays recorded).
+   */
+  markResend(id: number, now: Date): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE slots SET outcome_unknown = 0, next_attempt_at = @now, updated_at = @now
+         WHERE id = @id AND state = 'pending' AND outcome_unknown = 1 AND attempts = 1`,
+      )
+      .run({ id, now: iso(now) });
+    return changes === 1;
+  }
+
+  /** The last `limit` slots of `schedule` with an outcome (finished or failed), newest first. */
+  recentOutcomes(schedule: string, limit: number): { state: string; buildStatus: string | null }[] {
+    const rows = this.statements.outcomes.all(schedule, limit) as Row[];
+    return rows.map((row) => ({
+      state: row.state as string,
+      buildStatus: (row.build_status as string | null) ?? null,
+    }));
+  }
+
+  /** Slot counts per schedule and state, with each schedule's newest success and failure. */
+  slotCounts(): SlotCount[] {
+    if (!this.db.open) return [];
+    return (this.statements.counts.all() as Row[]).map((row) => ({
+      schedule: row.schedule as string,
+      state: row.state as string,
+      n: row.n as number,
+      lastSuccess: (row.last_success as string | null) ?? null,
+      lastFailure: (row.last_failure as string | null) ?? null,
+    }));
+  }
+
+  /** A daemon runs on this ledger: records that it was alive at `now`. */
+  heartbeat(now: Date): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO daemon_heartbeat (id, seen_at) VALUES (1, ?)')
+      .run(iso(now));
+  }
+
+  /** When a daemon last said it was alive on this ledger, or null. */
+  lastHeartbeat(): Date | null {
+    const row = this.db.prepare('SELECT seen_at FROM daemon_heartbeat WHERE id = 1').get() as
+      | { seen_at: string }
+      | undefined;
+    return row ? new Date(row.seen_at) : null;
+  }
+
+  /** The state of the schedule's newest slot, null before its first (one index lookup). */
+  newestSlotState(schedule: string): string | null {
+    const row = this.statements.newest.get(schedule) as { state: string } | undefined;
+    return row?.state ?? null;
+  }
+
+  /** Refuses every write from now on, as a read-only mount or a full disk does (tests of readiness). */
+  refuseWrites(): void {
+    this.db.pragma('query_only = ON');
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { createLogger } from '../adapters/logger.ts';
 import { loadConfig } from '../config.ts';
 import { CodeshipCronError } from '../core/errors.ts';
 import { formatLogLine } from '../core/log-line.ts';
-import { runService } from '../service.ts';
+import { runService } from '../daemon/service.ts';
 import { startSimulator } from '../simulator/index.ts';
 import {
   type Command,

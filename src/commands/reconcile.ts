@@ -12,7 +12,7 @@ const reconcile: Command = async (context) => {
   const { ledger } = rt;
   try {
     const result = await reconcileOnce(rt, context.signal);
-    const open = ledger.openSlots().length;
+    const open = (await ledger.openSlots()).length;
     const summary = { before: result.open, open, apiCalls: result.apiCalls };
     context.stdout(
       values.json
@@ -21,7 +21,7 @@ const reconcile: Command = async (context) => {
     );
     return 0;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 };
 

@@ -1,6 +1,6 @@
 /** `codeship-cron run`: the daemon. */
 import { loadConfig, requireApi } from '../config.ts';
-import { runService } from '../service.ts';
+import { runService } from '../daemon/service.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const run: Command = async (context) => {

@@ -9,17 +9,21 @@ import { didYouMean, listNames } from '../core/did-you-mean.ts';
 import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { formatDuration, parseDuration, SECOND } from '../core/time.ts';
 import { triggerManually } from '../daemon/manual.ts';
-import { reconcileOnce } from '../daemon/reconcile.ts';
 import { describeState, type StatusRow, toStatusRow } from '../daemon/status-view.ts';
 import { createCommandLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
+/** A daemon that said it was alive this recently runs on the ledger (its ticks beat every 10 s). */
+const DAEMON_ALIVE_MS = 90 * SECOND;
+
 /** One true line per slot: its state, and its build once known. */
-export function describeTriggered(row: StatusRow, waitMs: number): string {
+export function describeTriggered(row: StatusRow, waitMs: number, daemonAlive = true): string {
   const head = `${row.schedule} on ${row.branch}: ${describeState(row)}`;
   if (row.state === 'failed' || row.state === 'skipped') return head;
   if (row.build_uuid) return `${head}; build ${row.build_uuid} (${row.build_status})`;
-  return `${head}; build not discovered within ${formatDuration(waitMs)} (the running daemon or codeship-cron reconcile finds it)`;
+  if (!daemonAlive)
+    return `${head}; build not discovered yet (no daemon runs on this ledger: codeship-cron reconcile finds it)`;
+  return `${head}; build not discovered within ${formatDuration(waitMs)} (the running daemon finds it)`;
 }
 
 const trigger: Command = async (context) => {
@@ -60,24 +64,27 @@ const trigger: Command = async (context) => {
         throw new CodeshipCronError(error.code, `${error.message}; --any-branch fires it anyway`);
       throw error;
     });
-    const deadline = Date.now() + waitMs;
+    // Discovery is the daemon's: wait on the ledger while a daemon is alive on it.
+    const beat = await ledger.lastHeartbeat();
+    const daemonAlive = beat !== null && Math.abs(Date.now() - beat.getTime()) <= DAEMON_ALIVE_MS;
+    const deadline = Date.now() + (daemonAlive ? waitMs : 0);
+    const current = async () => Promise.all(slots.map(async (s) => (await ledger.get(s.id)) ?? s));
+    let now = await current();
     const waiting = () =>
-      slots
-        .map((s) => ledger.get(s.id))
-        .filter((s) => s && s.buildUuid === null && ['pending', 'triggered'].includes(s.state));
-    while (waiting().length > 0 && Date.now() < deadline && !context.signal.aborted) {
-      await systemClock.sleep(2 * SECOND, context.signal).catch(() => {});
-      await reconcileOnce(rt, context.signal);
+      now.some((s) => s.buildUuid === null && ['pending', 'triggered'].includes(s.state));
+    while (waiting() && Date.now() < deadline && !context.signal.aborted) {
+      await systemClock.sleep(SECOND, context.signal).catch(() => {});
+      now = await current();
     }
-    const rows = slots.map((s) => toStatusRow(ledger.get(s.id) ?? s));
+    const rows = now.map(toStatusRow);
     if (values.json) context.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-    else for (const row of rows) context.stdout(`${describeTriggered(row, waitMs)}\n`);
+    else for (const row of rows) context.stdout(`${describeTriggered(row, waitMs, daemonAlive)}\n`);
     // A sweep's skipped branches are its reasons, not failures: exit 1 when a slot failed or
     // nothing was sent at all.
     const sent = rows.filter((row) => row.state !== 'skipped');
     return sent.length === 0 || sent.some((row) => row.state === 'failed') ? 1 : 0;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 };
 

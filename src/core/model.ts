@@ -3,6 +3,8 @@
  * text in the ledger and in JSON; durations are milliseconds with `Ms` in the name.
  */
 
+import type { ClockEstimate } from './server-clock.ts';
+
 export type OverlapPolicy = 'allow' | 'skip' | 'replace';
 /** `unchanged:`: build every slot, or skip one whose branch head this schedule already built. */
 export type UnchangedPolicy = 'build' | 'skip';
@@ -156,4 +158,70 @@ export interface BuildStep {
   readonly finishedAt: Date | null;
   readonly updatedAt: Date | null;
   readonly steps: readonly BuildStep[];
+}
+
+/** One slot of the ledger as stored: `(schedule, nominal instant, branch)` and its progress. */
+export interface SlotRecord {
+  readonly id: number;
+  readonly schedule: string;
+  readonly slotAt: Date;
+  readonly branch: string;
+  readonly manual: boolean;
+  readonly project: string;
+  readonly projectUuid: string | null;
+  readonly state: SlotState;
+  readonly reason: string | null;
+  readonly fireAt: Date;
+  readonly nextAttemptAt: Date | null;
+  /** When the first create attempt was about to be sent (discovery looks for builds from here). */
+  readonly intentAt: Date | null;
+  readonly lastAttemptAt: Date | null;
+  readonly attempts: number;
+  readonly outcomeUnknown: boolean;
+  readonly error: string | null;
+  readonly buildUuid: string | null;
+  readonly buildStatus: string | null;
+  readonly buildQueuedAt: Date | null;
+  /** The claimed build's commit. */
+  readonly commitSha: string | null;
+  /** How the build was identified: `exact` (one candidate) or `nearest of N`. */
+  readonly claim: string | null;
+  readonly triggeredAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A slot about to be recorded. */
+export interface NewSlot {
+  schedule: string;
+  slotAt: Date;
+  branch: string;
+  project: string;
+  fireAt: Date;
+  state: 'pending' | 'skipped';
+  reason?: string | null;
+  manual?: boolean;
+}
+
+export type AttemptResult = 'accepted' | 'unknown' | 'rejected' | 'not_sent';
+
+/** One create request as recorded: sent and answered in our clock, with the estimate in force. */
+export interface AttemptRecord {
+  sentAt: Date;
+  /** Null while the request is out, or when the process died before its end was recorded. */
+  answeredAt: Date | null;
+  result: string;
+  error: string | null;
+  estimate: ClockEstimate | null;
+}
+
+/** A build as discovery or reconciliation saw it, to be written to its slot. */
+export interface BuildSeen {
+  uuid: string;
+  commitSha?: string | null;
+  status: string;
+  queuedAt: Date | null;
+  finishedAt: Date | null;
+  final: boolean;
 }

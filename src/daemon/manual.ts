@@ -2,10 +2,10 @@
  * "Trigger now": a manual slot through the same path as the daemon's (ledger row first, then the
  * create, then discovery). Used by `codeship-cron trigger` and the status page's button.
  */
-import type { NewSlot, SlotRecord } from '../adapters/ledger.ts';
+
 import { matchBranch } from '../core/branch-glob.ts';
 import { CodeshipCronError } from '../core/errors.ts';
-import type { Schedule } from '../core/model.ts';
+import type { NewSlot, Schedule, SlotRecord } from '../core/model.ts';
 import type { Runtime } from './runtime.ts';
 import { readSweep, sweepRows } from './sweep.ts';
 import { isSweep } from './tick.ts';
@@ -73,7 +73,7 @@ export async function triggerManually(
     sweptProject = sweep.projectUuid;
   } else rows = schedule.branches.map((branch) => manualRow(rt, schedule, branch));
   const now = rt.clock.now();
-  const recorded = rt.ledger.recordSlots(rows, new Map(), now);
+  const recorded = await rt.ledger.recordSlots(rows, new Map(), now);
   const results: SlotRecord[] = [];
   for (const slot of recorded) {
     rt.events.emit('recorded', slot);

@@ -3,7 +3,6 @@
  * list (stopping at the oldest thing still looked for) serves discovery of every triggered slot
  * and the follow-up of every running build. The decisions are the core's; this file carries them out.
  */
-import type { Ledger, SlotRecord } from '../adapters/ledger.ts';
 import { expectedDurationMs, nextCheckAt } from '../core/checks.ts';
 import {
   decideFollowUps,
@@ -13,11 +12,12 @@ import {
   walkHorizon,
 } from '../core/discovery.ts';
 import { type CodeshipError, coerceError } from '../core/errors.ts';
+import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { narrowed } from '../core/server-clock.ts';
 import { MINUTE } from '../core/time.ts';
+import type { LedgerStore } from '../ports.ts';
 import type { Runtime } from './runtime.ts';
-import { sendSlot } from './trigger.ts';
 
 /** How long a 202-accepted create may go without its build appearing before the slot fails. */
 export const ACCEPTED_GIVE_UP_MS = 10 * MINUTE;
@@ -43,9 +43,9 @@ const DURATION_SAMPLES = 10;
  * A fresh memory; given the ledger, it starts out knowing how long this daemon's recent builds
  * of each project took, so a restart does not forget the pacing.
  */
-export function createReconcileMemory(ledger?: Ledger): ReconcileMemory {
+export async function createReconcileMemory(ledger?: LedgerStore): Promise<ReconcileMemory> {
   const memory: ReconcileMemory = { lastWalkAt: new Map(), durationsMs: new Map() };
-  for (const slot of ledger?.recentFinished(500) ?? []) learnDuration(memory, slot);
+  for (const slot of (await ledger?.recentFinished(500)) ?? []) learnDuration(memory, slot);
   return memory;
 }
 
@@ -75,13 +75,13 @@ function policyOf(rt: Runtime) {
  * Which projects are due for a walk at `now`, and when the next one will be: the earliest
  * `nextCheckAt` of their open slots (core/checks.ts).
  */
-export function dueProjects(
+export async function dueProjects(
   rt: Runtime,
   memory: ReconcileMemory,
   now: Date,
-): { due: string[]; nextAt: Date | null } {
+): Promise<{ due: string[]; nextAt: Date | null }> {
   const dueAt = new Map<string, number>();
-  for (const slot of rt.ledger.openSlots()) {
+  for (const slot of await rt.ledger.openSlots()) {
     if (slot.projectUuid === null) continue;
     const durations = memory.durationsMs.get(slot.projectUuid);
     const at = nextCheckAt(
@@ -106,10 +106,9 @@ export function dueProjects(
 /** Attempt results whose request may have made a build. */
 const MAY_HAVE_BUILT: ReadonlySet<string> = new Set(['sending', 'accepted', 'unknown']);
 
-function toPending(rt: Runtime, slot: SlotRecord): PendingSlot {
+async function toPending(rt: Runtime, slot: SlotRecord): Promise<PendingSlot> {
   const current = rt.api.clockEstimate();
-  const sends = rt.ledger
-    .attemptsOf(slot.id)
+  const sends = (await rt.ledger.attemptsOf(slot.id))
     .filter((attempt) => MAY_HAVE_BUILT.has(attempt.result))
     .map(({ sentAt, answeredAt, estimate }) => ({
       sentAt,
@@ -164,9 +163,9 @@ async function reconcileProject(
   // While a create of a branch is in flight here (rt.sending), its build may already be listed
   // but cannot be told from a neighbour's: that branch's claims wait until its answer is in.
   const busy = new Set(slots.filter((s) => rt.sending.has(s.id)).map((s) => s.branch));
-  const pending = slots
-    .filter((s) => s.buildUuid === null && !busy.has(s.branch))
-    .map((s) => toPending(rt, s));
+  const pending = await Promise.all(
+    slots.filter((s) => s.buildUuid === null && !busy.has(s.branch)).map((s) => toPending(rt, s)),
+  );
   const followed = slots.filter((s) => s.buildUuid !== null && s.state === 'running');
   const horizon = walkHorizon(
     pending,
@@ -188,17 +187,17 @@ async function reconcileProject(
       // Deleted, or a ledger pointed at another account or simulator: it will never finish.
       for (const slot of followed.filter((s) => s.buildUuid === uuid)) {
         const reason = `build ${uuid} no longer exists in Codeship (HTTP 404)`;
-        rt.ledger.loseBuild(slot.id, reason, rt.clock.now());
+        await rt.ledger.loseBuild(slot.id, reason, rt.clock.now());
         rt.logger.warn(
           { schedule: slot.schedule, slot: slot.slotAt.toISOString(), buildUuid: uuid },
           'build vanished',
         );
-        const after = rt.ledger.get(slot.id);
+        const after = await rt.ledger.get(slot.id);
         if (after) rt.events.emit('settled', after);
       }
     }
   }
-  const claimed = rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
+  const claimed = await rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
   if (showsOwnName(builds, rt.match.ownUsernames)) rt.match.ownNameSeen = true;
   const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
@@ -212,7 +211,7 @@ async function reconcileProject(
     if (decision.kind === 'claim') {
       const build = decision.build;
       const final = isFinalStatus(build.status, build.finishedAt);
-      const ok = rt.ledger.claimBuild(
+      const ok = await rt.ledger.claimBuild(
         slot.id,
         {
           uuid: build.uuid,
@@ -226,7 +225,7 @@ async function reconcileProject(
         decision.claim,
       );
       if (!ok) continue;
-      const after = rt.ledger.get(slot.id) as SlotRecord;
+      const after = (await rt.ledger.get(slot.id)) as SlotRecord;
       log.info(
         { buildUuid: build.uuid, buildStatus: build.status, claim: decision.claim },
         'build discovered',
@@ -237,15 +236,17 @@ async function reconcileProject(
         logOutcome(rt, after);
       }
     } else if (decision.kind === 'resend') {
-      log.warn(
-        { attempts: slot.attempts },
-        'no build appeared within the discovery window: sending once more',
-      );
-      await sendSlot(rt, slot, signal);
-      apiCalls += 1;
+      // The sender makes the re-send (the one place a create is sent); discovery only decides.
+      if (await rt.ledger.markResend(slot.id, rt.clock.now())) {
+        log.warn(
+          { attempts: slot.attempts },
+          'no build appeared within the discovery window: sending once more',
+        );
+        rt.events.emit('resend', { id: slot.id });
+      }
     } else if (decision.kind === 'fail') {
-      rt.ledger.closeSlot(slot.id, 'failed', decision.reason, rt.clock.now());
-      const after = rt.ledger.get(slot.id) as SlotRecord;
+      await rt.ledger.closeSlot(slot.id, 'failed', decision.reason, rt.clock.now());
+      const after = (await rt.ledger.get(slot.id)) as SlotRecord;
       log.error({ reason: decision.reason }, 'slot failed');
       rt.events.emit('settled', after);
     }
@@ -259,12 +260,12 @@ async function reconcileProject(
     builds,
   );
   for (const change of followUps) {
-    rt.ledger.updateBuild(
+    await rt.ledger.updateBuild(
       change.id,
       { status: change.status, finishedAt: change.finishedAt, final: change.final },
       rt.clock.now(),
     );
-    const after = rt.ledger.get(change.id) as SlotRecord;
+    const after = (await rt.ledger.get(change.id)) as SlotRecord;
     if (change.final) {
       learnDuration(memory, after);
       logOutcome(rt, after);
@@ -295,11 +296,11 @@ export async function reconcileOnce(
   signal?: AbortSignal,
   options: { memory?: ReconcileMemory; projects?: readonly string[] } = {},
 ): Promise<ReconcileResult> {
-  const memory = options.memory ?? createReconcileMemory(rt.ledger);
+  const memory = options.memory ?? (await createReconcileMemory(rt.ledger));
   const only = options.projects ? new Set(options.projects) : null;
-  const open = rt.ledger
-    .openSlots()
-    .filter((s) => s.projectUuid !== null && (only === null || only.has(s.projectUuid)));
+  const open = (await rt.ledger.openSlots()).filter(
+    (s) => s.projectUuid !== null && (only === null || only.has(s.projectUuid)),
+  );
   const byProject = new Map<string, SlotRecord[]>();
   for (const slot of open) {
     const list = byProject.get(slot.projectUuid as string) ?? [];

@@ -3,10 +3,9 @@
  * that tests and the status page listen to instead of polling.
  */
 import { EventEmitter } from 'node:events';
-import type { Ledger, SlotRecord } from '../adapters/ledger.ts';
 import type { Logger } from '../adapters/logger.ts';
-import type { Schedule } from '../core/model.ts';
-import type { Clock, CodeshipApi } from '../ports.ts';
+import type { Schedule, SlotRecord } from '../core/model.ts';
+import type { Clock, CodeshipApi, LedgerStore } from '../ports.ts';
 import type { BranchHistory } from './branch-history.ts';
 import type { ProjectResolver } from './projects.ts';
 
@@ -17,6 +16,8 @@ export interface DaemonEvents {
   recorded: [SlotRecord];
   /** A create attempt ended: accepted (202), unknown outcome, rejected, or not sent. */
   attempt: [{ slot: SlotRecord; result: string; error: string | null }];
+  /** Discovery decided a create with an unknown outcome is to be sent once more. */
+  resend: [{ id: number }];
   /** A slot's build was discovered. */
   claimed: [SlotRecord];
   /** A slot reached an end state: finished, failed or skipped (after having been pending). */
@@ -28,7 +29,7 @@ export interface DaemonEvents {
 }
 
 export interface Runtime {
-  readonly ledger: Ledger;
+  readonly ledger: LedgerStore;
   readonly api: CodeshipApi;
   readonly projects: ProjectResolver;
   readonly history: BranchHistory;
@@ -52,6 +53,12 @@ export interface Runtime {
    * so discovery leaves them alone until then.
    */
   readonly sending: Set<number>;
+  /**
+   * A fresh look at a project's builds now (discovery and outcomes), for a decision that cannot
+   * wait for reconciliation's own pacing (an overlap check). The daemon's reconciler serves it
+   * with its memory; a one-shot command's runtime runs one pass for that project.
+   */
+  look: (projectUuid: string, signal?: AbortSignal) => Promise<void>;
   /** Current schedules by name (the daemon's live set; the CLI's loaded set). */
   readonly schedule: (name: string) => Schedule | undefined;
 }

@@ -2,7 +2,7 @@
  * The ledger as users read it: `status --json` rows (field names are part of the contract) and
  * the human table. Shared by the CLI and the status page.
  */
-import type { SlotRecord } from '../adapters/ledger.ts';
+import type { SlotRecord } from '../core/model.ts';
 
 export interface StatusRow {
   schedule: string;

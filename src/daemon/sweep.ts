@@ -4,8 +4,7 @@
  * ledger row with a reason, and the schedule's mark moves in the same transaction, so a crash
  * before the rows are written leaves the slot to catch-up rather than losing or doubling it.
  */
-import type { NewSlot, SlotRecord } from '../adapters/ledger.ts';
-import type { Schedule } from '../core/model.ts';
+import type { NewSlot, Schedule, SlotRecord } from '../core/model.ts';
 import { decideSweep, type SweepDecision } from '../core/stale.ts';
 import type { Runtime } from './runtime.ts';
 import type { Sweep } from './tick.ts';
@@ -84,7 +83,7 @@ export async function resolveSweep(
   const { schedule, slotAt, fireAt } = sweep;
   const { projectUuid, decisions, apiCalls, now } = await readSweep(rt, schedule, signal);
   const rows = sweepRows(schedule, decisions, { slotAt, fireAt });
-  const recorded = rt.ledger.recordSlots(rows, new Map([[schedule.name, slotAt]]), now);
+  const recorded = await rt.ledger.recordSlots(rows, new Map([[schedule.name, slotAt]]), now);
   const mark = marks.get(schedule.name);
   if (!mark || mark < slotAt) marks.set(schedule.name, slotAt);
   const triggered = decisions.filter((d) => d.action === 'trigger').length;

@@ -4,9 +4,9 @@
  * tick); schedules with branch globs or `stale:` come back as sweeps, whose branch set is known
  * only after reading the project's build history.
  */
-import type { NewSlot, SlotRecord } from '../adapters/ledger.ts';
+
 import { isBranchGlob } from '../core/branch-glob.ts';
-import type { Schedule } from '../core/model.ts';
+import type { NewSlot, Schedule, SlotRecord } from '../core/model.ts';
 import { FireCache, type PlannedSlot, planTick } from '../core/plan.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -73,7 +73,7 @@ function pushRows(rows: NewSlot[], planned: PlannedSlot): void {
 }
 
 /** Plans and records one tick at `now`; mutates `state.marks` to what the ledger now holds. */
-export function runTick(rt: Runtime, state: TickState, now: Date): TickResult {
+export async function runTick(rt: Runtime, state: TickState, now: Date): Promise<TickResult> {
   const schedules =
     state.sweepsInFlight.size === 0
       ? state.schedules
@@ -101,7 +101,7 @@ export function runTick(rt: Runtime, state: TickState, now: Date): TickResult {
   for (const sweep of sweeps) marks.set(sweep.schedule.name, new Date(sweep.slotAt.getTime() - 1));
   let recorded: SlotRecord[] = [];
   try {
-    if (rows.length > 0 || marks.size > 0) recorded = rt.ledger.recordSlots(rows, marks, now);
+    if (rows.length > 0 || marks.size > 0) recorded = await rt.ledger.recordSlots(rows, marks, now);
   } catch (error) {
     // Nothing was recorded (a locked or full ledger): the next tick plans these sweeps again.
     for (const sweep of sweeps) state.sweepsInFlight.delete(sweep.schedule.name);

@@ -1,14 +1,14 @@
 /**
- * The one path that sends a create for a slot, used by the daemon, `trigger` and the status
- * page's button. The slot is already in the ledger; its attempt is claimed (and durably recorded)
+ * The one path that sends a create for a slot, used by the daemon's sender (first sends and the
+ * one re-send discovery asks for), `trigger` and the status page's button. The slot is already in the ledger; its attempt is claimed (and durably recorded)
  * before the request, and its outcome classified after it, so nothing is lost or sent twice.
  */
-import type { SlotRecord } from '../adapters/ledger.ts';
+
 import { CodeshipError, coerceError } from '../core/errors.ts';
+import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
 import { unchangedReason } from '../core/unchanged.ts';
-import { reconcileOnce } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How long a create that provably never reached Codeship waits before it is sent again. */
@@ -44,12 +44,12 @@ async function applyOverlap(
 ): Promise<boolean> {
   const policy = rt.schedule(slot.schedule)?.overlap ?? 'allow';
   if (policy === 'allow' || slot.manual) return true;
-  let previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
+  let previous = await rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
   if (!previous || previous.state === 'finished') return true;
   if (!previous.buildUuid && previous.projectUuid) {
-    // Its build is not discovered yet (reconciliation looks lazily): look now, once.
-    await reconcileOnce(rt, signal, { projects: [previous.projectUuid] });
-    previous = rt.ledger.get(previous.id) ?? previous;
+    // Its build is not discovered yet (reconciliation looks lazily): ask for a look now, once.
+    await rt.look(previous.projectUuid, signal);
+    previous = (await rt.ledger.get(previous.id)) ?? previous;
     if (previous.state === 'finished' || previous.state === 'failed') return true;
   }
   let status = previous.buildStatus ?? 'waiting';
@@ -61,7 +61,7 @@ async function applyOverlap(
     });
     status = build.status;
     if (isFinalStatus(build.status, build.finishedAt)) {
-      rt.ledger.updateBuild(
+      await rt.ledger.updateBuild(
         previous.id,
         { status, finishedAt: build.finishedAt, final: true },
         rt.clock.now(),
@@ -73,7 +73,7 @@ async function applyOverlap(
     ? `build ${previous.buildUuid} is ${status}`
     : 'build not yet discovered';
   if (policy === 'skip') {
-    rt.ledger.closeSlot(slot.id, 'skipped', `overlap (previous ${what})`, rt.clock.now());
+    await rt.ledger.closeSlot(slot.id, 'skipped', `overlap (previous ${what})`, rt.clock.now());
     rt.logger.info(
       { schedule: slot.schedule, slot: slot.slotAt, branch: slot.branch },
       'slot skipped: overlap',
@@ -107,7 +107,7 @@ async function applyUnchanged(
   signal?: AbortSignal,
 ): Promise<boolean> {
   if (rt.schedule(slot.schedule)?.unchanged !== 'skip' || slot.manual) return true;
-  const previous = rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
+  const previous = await rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
   if (!previous?.buildUuid) return true;
   let head: RemoteBuild | null = null;
   let last: RemoteBuild | null = null;
@@ -127,7 +127,7 @@ async function applyUnchanged(
   last ??= await rt.api.getBuild(projectUuid, previous.buildUuid, { priority: 'trigger', signal });
   const reason = unchangedReason(head, last);
   if (reason === null) return true;
-  rt.ledger.closeSlot(slot.id, 'skipped', reason, rt.clock.now());
+  await rt.ledger.closeSlot(slot.id, 'skipped', reason, rt.clock.now());
   rt.logger.info(
     { schedule: slot.schedule, slot: slot.slotAt, branch: slot.branch, reason },
     'slot skipped: unchanged',
@@ -141,12 +141,10 @@ class AttemptTaken extends Error {
 }
 
 /** Leaves a slot pending for a later try: nothing reached Codeship. */
-function postpone(rt: Runtime, slot: SlotRecord, message: string): SlotRecord {
-  const retryAt = new Date(rt.clock.now().getTime() + NOT_SENT_RETRY_MS).toISOString();
-  rt.ledger.handle
-    .prepare("UPDATE slots SET next_attempt_at = ?, error = ? WHERE id = ? AND state = 'pending'")
-    .run(retryAt, message, slot.id);
-  return rt.ledger.get(slot.id) ?? slot;
+async function postpone(rt: Runtime, slot: SlotRecord, message: string): Promise<SlotRecord> {
+  const retryAt = new Date(rt.clock.now().getTime() + NOT_SENT_RETRY_MS);
+  await rt.ledger.postpone(slot.id, retryAt, message);
+  return (await rt.ledger.get(slot.id)) ?? slot;
 }
 
 /**
@@ -175,10 +173,10 @@ export async function sendSlot(
     if (slot.attempts === 0 && !(await applyOverlap(rt, slot, projectUuid, signal))) {
       return settle(rt, slot.id);
     }
-    const beforeSend = () => {
+    const beforeSend = async () => {
       const now = rt.clock.now();
       if (attemptId === null) {
-        attemptId = rt.ledger.beginAttempt(
+        attemptId = await rt.ledger.beginAttempt(
           slot.id,
           projectUuid,
           slot.attempts,
@@ -188,7 +186,7 @@ export async function sendSlot(
         if (attemptId === null) throw new AttemptTaken('another process sends this slot');
       } else {
         // The same create sent again after a 401 or a rate-limit 403 (both refused, not run).
-        rt.ledger.touchAttempt(slot.id, attemptId, now);
+        await rt.ledger.touchAttempt(slot.id, attemptId, now);
       }
     };
     rt.sending.add(slot.id);
@@ -203,7 +201,7 @@ export async function sendSlot(
     }
   } catch (raw) {
     const error = coerceError(raw);
-    if (error instanceof AttemptTaken) return rt.ledger.get(slot.id) ?? slot;
+    if (error instanceof AttemptTaken) return (await rt.ledger.get(slot.id)) ?? slot;
     const kind = classify(error);
     if (attemptId === null) {
       // Nothing was sent (project lookup, overlap check, auth or the queue failed first).
@@ -211,7 +209,7 @@ export async function sendSlot(
         log.warn({ err: error }, 'trigger postponed');
         return postpone(rt, slot, error.message);
       }
-      rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
+      await rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
       log.error({ err: error }, 'slot failed');
       return settle(rt, slot.id);
     }
@@ -223,23 +221,23 @@ export async function sendSlot(
   return finish(rt, slot, sentId, 'accepted', undefined);
 }
 
-function finish(
+async function finish(
   rt: Runtime,
   slot: SlotRecord,
   attemptId: number,
   result: 'accepted' | 'unknown' | 'not_sent' | 'rejected',
   message: string | undefined,
   error?: Error,
-): SlotRecord {
+): Promise<SlotRecord> {
   const now = rt.clock.now();
-  rt.ledger.finishAttempt(attemptId, slot.id, result, {
+  await rt.ledger.finishAttempt(attemptId, slot.id, result, {
     now,
     error: message,
     retryAt: new Date(now.getTime() + NOT_SENT_RETRY_MS),
     // The create's own answer tightened the estimate: its window uses the best one known.
     estimate: rt.api.clockEstimate(),
   });
-  const after = rt.ledger.get(slot.id) ?? slot;
+  const after = (await rt.ledger.get(slot.id)) ?? slot;
   const log = rt.logger.child({
     schedule: slot.schedule,
     slot: slot.slotAt.toISOString(),
@@ -254,8 +252,8 @@ function finish(
   return after;
 }
 
-function settle(rt: Runtime, id: number): SlotRecord {
-  const slot = rt.ledger.get(id);
+async function settle(rt: Runtime, id: number): Promise<SlotRecord> {
+  const slot = await rt.ledger.get(id);
   if (!slot) throw new Error(`slot ${id} vanished from the ledger`);
   rt.events.emit('settled', slot);
   return slot;

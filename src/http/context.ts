@@ -8,7 +8,6 @@ import type { Runtime } from '../daemon/runtime.ts';
 import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DashboardAuth } from './auth.ts';
-import type { SlotFollower } from './follow.ts';
 import type { TriggerGuard } from './trigger-guard.ts';
 
 export interface HttpDeps {
@@ -18,8 +17,6 @@ export interface HttpDeps {
   readonly logger: Logger;
   readonly auth: DashboardAuth;
   readonly guard: TriggerGuard;
-  /** Reconciles the page's manual slots until their builds finish. */
-  readonly follower: SlotFollower;
   /** Aborted when the server closes: in-flight triggers stop waiting for the pacer. */
   readonly signal: AbortSignal;
 }

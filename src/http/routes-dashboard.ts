@@ -43,7 +43,7 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
   const query = parseScheduleQuery(url, MAX_PAGE_SCHEDULES);
   const page = await selectSchedules(deps.rt.ledger, deps.schedules, query);
   const now = deps.rt.clock.now();
-  const views = scheduleViews(deps.rt.ledger, page.schedules, now, PAGE_RECENT);
+  const views = await scheduleViews(deps.rt.ledger, page.schedules, now, PAGE_RECENT);
   sendHtml(
     res,
     status,
@@ -96,7 +96,6 @@ async function trigger(context: RequestContext): Promise<void> {
   let slots: ReturnType<typeof toStatusRow>[];
   try {
     const sent = await triggerManually(deps.rt, schedule, { branch, signal: deps.signal });
-    deps.follower.follow(sent.map((slot) => slot.id));
     slots = sent.map(toStatusRow);
   } catch (raw) {
     throw triggerFailure(coerceError(raw));
@@ -124,7 +123,7 @@ export const dashboardRoutes: readonly Route[] = [
       const recent = intParam(url, 'recent', 5, MAX_RECENT);
       const page = await selectSchedules(deps.rt.ledger, deps.schedules, parseScheduleQuery(url));
       sendJson(res, 200, {
-        schedules: scheduleViews(deps.rt.ledger, page.schedules, deps.rt.clock.now(), recent),
+        schedules: await scheduleViews(deps.rt.ledger, page.schedules, deps.rt.clock.now(), recent),
         total: page.total,
         next_cursor: page.nextCursor,
       });
@@ -133,26 +132,27 @@ export const dashboardRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: '/api/schedules/:name',
-    handle(context) {
+    async handle(context) {
       const recent = intParam(context.url, 'recent', 5, MAX_RECENT);
       const { deps } = context;
       sendJson(
         context.res,
         200,
-        scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent),
+        await scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent),
       );
     },
   },
   {
     method: 'GET',
     path: '/api/slots',
-    handle({ res, url, deps }) {
+    async handle({ res, url, deps }) {
       const limit = intParam(url, 'limit', 50, 1000);
       const schedule = url.searchParams.get('schedule') || null;
       if (schedule !== null && !NAME.test(schedule)) {
         throw new HttpError(400, 'schedule must be a schedule name ([A-Za-z0-9._-]+)');
       }
-      sendJson(res, 200, { slots: deps.rt.ledger.listSlots({ schedule, limit }).map(toStatusRow) });
+      const slots = await deps.rt.ledger.listSlots({ schedule, limit });
+      sendJson(res, 200, { slots: slots.map(toStatusRow) });
     },
   },
   { method: 'POST', path: '/api/schedules/:name/trigger', handle: trigger },

@@ -5,7 +5,7 @@
  */
 import { coerceError } from '../core/errors.ts';
 import { SECOND } from '../core/time.ts';
-import { MAX_SLEEP_MS } from '../daemon.ts';
+import { MAX_SLEEP_MS } from '../daemon/daemon.ts';
 import type { HttpDeps, Route } from './context.ts';
 import { sendJson, sendText } from './respond.ts';
 
@@ -15,16 +15,16 @@ export const STALL_AFTER_MS = 2 * MAX_SLEEP_MS + 10 * SECOND;
 export type CheckResult = 'ok' | string;
 
 /** Each readiness check as `ok` or what is wrong (never a secret: messages name routes only). */
-export function readinessChecks(
+export async function readinessChecks(
   deps: HttpDeps,
-): Record<'schedules' | 'ledger' | 'api', CheckResult> {
+): Promise<Record<'schedules' | 'ledger' | 'api', CheckResult>> {
   const { rt, schedules, metrics } = deps;
   let ledger: CheckResult = 'ok';
   try {
     // A write that commits, not a read: a locked, full or read-only ledger fails every tick.
-    rt.ledger.probeWrite(rt.clock.now());
+    await rt.ledger.probeWrite(rt.clock.now());
   } catch (error) {
-    ledger = `ledger ${rt.ledger.file} cannot commit a write: ${coerceError(error).message}`;
+    ledger = `ledger ${rt.ledger.location} cannot commit a write: ${coerceError(error).message}`;
   }
   const last = metrics.lastApiCall();
   return {
@@ -61,8 +61,8 @@ export const probeRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: '/readyz',
-    handle({ res, deps }) {
-      const checks = readinessChecks(deps);
+    async handle({ res, deps }) {
+      const checks = await readinessChecks(deps);
       const ready = Object.values(checks).every((check) => check === 'ok');
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
     },

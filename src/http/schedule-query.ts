@@ -6,10 +6,10 @@
  * slices that yield to the event loop, so a fleet of 100,000 schedules never holds up a tick.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Ledger } from '../adapters/ledger.ts';
 import type { Schedule, SlotState } from '../core/model.ts';
 import { quoteInput } from '../core/quote.ts';
 import { compareNames, type ScheduleSet } from '../daemon/schedule-set.ts';
+import type { LedgerStore } from '../ports.ts';
 import { HttpError } from './respond.ts';
 import { newestSlotState } from './view.ts';
 
@@ -117,7 +117,7 @@ function startAfter(sorted: readonly Schedule[], name: string): number {
 
 /** One page of the schedules that match `query`, with the count of all that match. */
 export async function selectSchedules(
-  ledger: Ledger,
+  ledger: LedgerStore,
   set: ScheduleSet,
   query: ScheduleQuery,
 ): Promise<SchedulePage> {
@@ -134,7 +134,7 @@ export async function selectSchedules(
     for (let i = 0; i < matching.length; i += 1) {
       if (i > 0 && i % SLICE === 0) await yieldToLoop();
       const schedule = matching[i] as Schedule;
-      const state: SlotState | 'none' = newestSlotState(ledger, schedule.name) ?? 'none';
+      const state: SlotState | 'none' = (await newestSlotState(ledger, schedule.name)) ?? 'none';
       if (state === query.state) kept.push(schedule);
     }
     matching = kept;

@@ -16,7 +16,6 @@ import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { Metrics } from '../metrics.ts';
 import { createDashboardAuth } from './auth.ts';
 import type { HttpDeps, RequestContext, Route } from './context.ts';
-import { createSlotFollower } from './follow.ts';
 import { createHostCheck, isLoopbackHost } from './host-check.ts';
 import { HttpError, sendJson } from './respond.ts';
 import { dashboardRoutes } from './routes-dashboard.ts';
@@ -105,7 +104,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { host, port } = config.http;
   const logger = options.logger.child({ component: 'http' });
   const closing = new AbortController();
-  const follower = createSlotFollower(rt, closing.signal, logger);
   const deps: HttpDeps = {
     rt,
     schedules: options.schedules,
@@ -113,7 +111,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger,
     auth: createDashboardAuth(config.dashboardToken, () => rt.clock.now().getTime()),
     guard: createTriggerGuard(() => rt.clock.now().getTime()),
-    follower,
     signal: closing.signal,
   };
   let checkHost: ((header: string | undefined) => void) | null = null;
@@ -202,7 +199,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await follower.idle();
     },
   };
 }

@@ -5,12 +5,12 @@
  * served by the `(schedule, slot_at)` index, so the cost grows with what is shown, not with the
  * ledger's size.
  */
-import type Database from 'better-sqlite3';
-import type { Ledger } from '../adapters/ledger.ts';
+
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule, SlotState } from '../core/model.ts';
 import { type StatusRow, toStatusRow } from '../daemon/status-view.ts';
+import type { LedgerStore } from '../ports.ts';
 
 /** Slots that count toward the success rate (the issue's "last 30 slots"). */
 export const SUCCESS_WINDOW = 30;
@@ -41,43 +41,19 @@ export interface ScheduleView {
   readonly successRate: SuccessRate;
 }
 
-const statements = new WeakMap<Database.Database, Database.Statement>();
-const newestStatements = new WeakMap<Database.Database, Database.Statement>();
-
-function outcomesStatement(db: Database.Database): Database.Statement {
-  let statement = statements.get(db);
-  if (!statement) {
-    statement = db.prepare(
-      `SELECT state, build_status FROM slots WHERE schedule = ? AND state IN ('finished', 'failed')
-       ORDER BY slot_at DESC, id DESC LIMIT ${SUCCESS_WINDOW}`,
-    );
-    statements.set(db, statement);
-  }
-  return statement;
-}
-
-/** The state of the schedule's newest slot, null before its first (one index lookup). */
-export function newestSlotState(ledger: Ledger, schedule: string): SlotState | null {
-  const db = ledger.handle;
-  let statement = newestStatements.get(db);
-  if (!statement) {
-    statement = db.prepare(
-      'SELECT state FROM slots WHERE schedule = ? ORDER BY slot_at DESC, id DESC LIMIT 1',
-    );
-    newestStatements.set(db, statement);
-  }
-  const row = statement.get(schedule) as { state: SlotState } | undefined;
-  return row?.state ?? null;
+/** The state of the schedule's newest slot, null before its first. */
+export async function newestSlotState(
+  ledger: LedgerStore,
+  schedule: string,
+): Promise<SlotState | null> {
+  return (await ledger.newestSlotState(schedule)) as SlotState | null;
 }
 
 /** Success rate over the schedule's last SUCCESS_WINDOW slots that have an outcome. */
-export function successRate(ledger: Ledger, schedule: string): SuccessRate {
-  const rows = outcomesStatement(ledger.handle).all(schedule) as {
-    state: string;
-    build_status: string | null;
-  }[];
+export async function successRate(ledger: LedgerStore, schedule: string): Promise<SuccessRate> {
+  const rows = await ledger.recentOutcomes(schedule, SUCCESS_WINDOW);
   const succeeded = rows.filter(
-    (row) => row.state === 'finished' && row.build_status === 'success',
+    (row) => row.state === 'finished' && row.buildStatus === 'success',
   ).length;
   return {
     outcomes: rows.length,
@@ -122,12 +98,12 @@ export function nextFireOf(schedule: Schedule, now: Date): Date | null {
 }
 
 /** The view of one schedule at `now`, with its `recentLimit` newest slots. */
-export function scheduleView(
-  ledger: Ledger,
+export async function scheduleView(
+  ledger: LedgerStore,
   schedule: Schedule,
   now: Date,
   recentLimit: number,
-): ScheduleView {
+): Promise<ScheduleView> {
   const next = nextFireOf(schedule, now);
   return {
     name: schedule.name,
@@ -141,17 +117,22 @@ export function scheduleView(
     unchanged: schedule.unchanged,
     nextFireAt: next ? next.toISOString() : null,
     nextFireLocal: next ? formatInZone(next, schedule.timezone) : null,
-    recent: ledger.listSlots({ schedule: schedule.name, limit: recentLimit }).map(toStatusRow),
-    successRate: successRate(ledger, schedule.name),
+    recent: (await ledger.listSlots({ schedule: schedule.name, limit: recentLimit })).map(
+      toStatusRow,
+    ),
+    successRate: await successRate(ledger, schedule.name),
   };
 }
 
 /** Views of `schedules`, in the order given. */
-export function scheduleViews(
-  ledger: Ledger,
+export async function scheduleViews(
+  ledger: LedgerStore,
   schedules: readonly Schedule[],
   now: Date,
   recentLimit: number,
-): ScheduleView[] {
-  return schedules.map((schedule) => scheduleView(ledger, schedule, now, recentLimit));
+): Promise<ScheduleView[]> {
+  const views: ScheduleView[] = [];
+  for (const schedule of schedules)
+    views.push(await scheduleView(ledger, schedule, now, recentLimit));
+  return views;
 }

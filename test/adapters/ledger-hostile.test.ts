@@ -92,7 +92,7 @@ describe('/readyz proves that a write commits', () => {
       other.close();
     }
     // A ledger that refuses writes (as a full disk or a read-only mount does) is not ready either.
-    harness.ledger.handle.pragma('query_only = ON');
+    harness.ledger.refuseWrites();
     const readOnly = await harness.request('/readyz');
     expect(readOnly.status).toBe(503);
     expect((readOnly.json as { checks: { ledger: string } }).checks.ledger).toMatch(

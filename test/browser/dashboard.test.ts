@@ -12,7 +12,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadConfig } from '../../src/config.ts';
-import { runService } from '../../src/service.ts';
+import { runService } from '../../src/daemon/service.ts';
 import { startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
 
 const TOKEN = 'browser-test-token';

@@ -8,17 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Ledger, SlotRecord } from '../../src/adapters/ledger.ts';
+import type { Ledger } from '../../src/adapters/ledger.ts';
 import { openLedger } from '../../src/adapters/ledger.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadConfig } from '../../src/config.ts';
 import { jitterOffsetMs } from '../../src/core/jitter.ts';
-import type { Schedule } from '../../src/core/model.ts';
+import type { Schedule, SlotRecord } from '../../src/core/model.ts';
 import { planTick } from '../../src/core/plan.ts';
 import { MINUTE, SECOND } from '../../src/core/time.ts';
 import type { Runtime } from '../../src/daemon/runtime.ts';
 import { FireCache, runTick, type TickState } from '../../src/daemon/tick.ts';
 import { createApi, createRuntime } from '../../src/deps.ts';
+import { queryRows } from '../helpers/ledger-sql.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
 
@@ -93,7 +94,7 @@ function tickState(schedules: Schedule[]): TickState {
 }
 
 describe('runTick against a real ledger', () => {
-  it('records a same-second burst in one tick, each row as the ledger reads it back', () => {
+  it('records a same-second burst in one tick, each row as the ledger reads it back', async () => {
     // 600 schedules due at 10:00: a third jittered (each its own fire time), a third with two
     // branches, and disabled ones with a mark (their slot is recorded skipped, fire_at = slot).
     const schedules = Array.from({ length: 600 }, (_, i) => {
@@ -108,7 +109,7 @@ describe('runTick against a real ledger', () => {
     rt.events.on('recorded', (slot) => events.push(slot));
 
     const now = new Date('2026-06-01T10:00:25Z');
-    const result = runTick(rt, state, now);
+    const result = await runTick(rt, state, now);
 
     const disabled = schedules.filter((s) => !s.enabled).length;
     const pending = schedules.filter((s) => s.enabled).reduce((n, s) => n + s.branches.length, 0);
@@ -127,9 +128,10 @@ describe('runTick against a real ledger', () => {
       expect(state.marks.get(s.name)?.toISOString()).toBe(slotAt);
     }
     // The texts as stored: jittered fire times differ row by row; created_at is the tick's now.
-    const stored = ledger.handle
-      .prepare('SELECT schedule, slot_at, fire_at, next_attempt_at, created_at FROM slots')
-      .all() as Record<string, string | null>[];
+    const stored = queryRows<Record<string, string | null>>(
+      ledger.file,
+      'SELECT schedule, slot_at, fire_at, next_attempt_at, created_at FROM slots',
+    );
     expect(new Set(stored.map((r) => r.slot_at))).toEqual(new Set([slotAt]));
     expect(new Set(stored.map((r) => r.created_at))).toEqual(new Set([now.toISOString()]));
     expect(new Set(stored.map((r) => r.fire_at)).size).toBeGreaterThan(20);
@@ -138,10 +140,10 @@ describe('runTick against a real ledger', () => {
     expect(logs.filter((l) => l.msg === 'slot skipped')).toHaveLength(disabled);
 
     // The same instant again: everything is marked, nothing is recorded twice.
-    expect(runTick(rt, state, now).recorded).toEqual([]);
+    expect((await runTick(rt, state, now)).recorded).toEqual([]);
   });
 
-  it('records nothing for a schedule whose mark another process already moved', () => {
+  it('records nothing for a schedule whose mark another process already moved', async () => {
     const schedules = [schedule('mine'), schedule('theirs')];
     const state = tickState(schedules);
     // Another daemon on the same file planned 10:00 for `theirs` (and recorded its row).
@@ -153,12 +155,12 @@ describe('runTick against a real ledger', () => {
       slotAt,
     );
 
-    const result = runTick(rt, state, new Date('2026-06-01T10:00:01Z'));
+    const result = await runTick(rt, state, new Date('2026-06-01T10:00:01Z'));
     expect(result.recorded.map((r) => r.schedule)).toEqual(['mine']);
     expect(ledger.marks().get('mine')?.toISOString()).toBe('2026-06-01T10:00:00.000Z');
   });
 
-  it('computes no fire time in a tick with nothing due, and wakes when planning fresh would', () => {
+  it('computes no fire time in a tick with nothing due, and wakes when planning fresh would', async () => {
     const schedules = Array.from({ length: 50 }, (_, i) =>
       schedule(`s-${i}`, {
         cron: `${i % 60} ${i % 24} * * *`,
@@ -167,11 +169,11 @@ describe('runTick against a real ledger', () => {
       }),
     );
     const state = tickState(schedules);
-    runTick(rt, state, start);
+    await runTick(rt, state, start);
     const computed = state.fireCache.computedCount;
     for (let i = 1; i <= 5; i += 1) {
       const now = new Date(start.getTime() + i * 30 * SECOND);
-      const result = runTick(rt, state, now);
+      const result = await runTick(rt, state, now);
       expect(result.recorded).toEqual([]);
       const fresh = planTick({
         schedules,

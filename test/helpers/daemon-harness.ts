@@ -12,12 +12,13 @@ import { type Ledger, openLedger } from '../../src/adapters/ledger.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadScheduleDir } from '../../src/adapters/schedule-dir.ts';
 import { type Config, loadConfig, requireApi } from '../../src/config.ts';
+import { runDaemon } from '../../src/daemon/daemon.ts';
 import type { Runtime } from '../../src/daemon/runtime.ts';
 import { ScheduleSet } from '../../src/daemon/schedule-set.ts';
-import { runDaemon } from '../../src/daemon.ts';
 import { createRuntime } from '../../src/deps.ts';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
+import { queryNumber, queryRows } from './ledger-sql.ts';
 import { ManualClock } from './manual-clock.ts';
 
 export interface HarnessOptions {
@@ -188,15 +189,14 @@ export function ledgerRows(ledger: Ledger, schedule?: string): Record<string, un
   const sql = schedule
     ? 'SELECT * FROM slots WHERE schedule = ? ORDER BY slot_at, id'
     : 'SELECT * FROM slots ORDER BY slot_at, id';
-  return (
-    schedule ? ledger.handle.prepare(sql).all(schedule) : ledger.handle.prepare(sql).all()
-  ) as Record<string, unknown>[];
+  return schedule ? queryRows(ledger.file, sql, schedule) : queryRows(ledger.file, sql);
 }
 
 /** True when no slot still needs the API (nothing pending, triggered or running). */
 export function settled(ledger: Ledger): boolean {
-  const row = ledger.handle
-    .prepare("SELECT count(*) AS n FROM slots WHERE state IN ('pending', 'triggered', 'running')")
-    .get() as { n: number };
-  return row.n === 0;
+  const open = queryNumber(
+    ledger.file,
+    "SELECT count(*) AS n FROM slots WHERE state IN ('pending', 'triggered', 'running')",
+  );
+  return open === 0;
 }

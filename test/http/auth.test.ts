@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { runDaemon } from '../../src/daemon/daemon.ts';
 import { bearer, type HttpHarness, SCHEDULES_YAML, startHarness } from './harness.ts';
 
 const TOKEN = 'correct-horse-battery-staple';
@@ -81,8 +82,20 @@ describe('with DASHBOARD_TOKEN: bearer', () => {
     expect(harness.ledger.listSlots({ schedule: 'nightly-api', limit: 5 })).toHaveLength(1);
   });
 
-  it('follows the triggered slot until its build finishes', async () => {
+  it("the daemon's reconciler follows the triggered slot until its build finishes", async () => {
     harness = await startHarness({ token: TOKEN, simulator: { buildDurationMs: 20_000 } });
+    // The page only sends; discovery and outcomes are the daemon's one reconciliation loop.
+    const stop = new AbortController();
+    const h = harness;
+    const daemon = runDaemon(h.rt, {
+      signal: stop.signal,
+      schedules: h.schedules,
+      loadSchedules: () => ({ files: [], issues: [] }),
+    });
+    onTestFinished(async () => {
+      stop.abort();
+      await daemon;
+    });
     await harness.request(TRIGGER, {
       method: 'POST',
       headers: bearer(TOKEN),
@@ -90,7 +103,7 @@ describe('with DASHBOARD_TOKEN: bearer', () => {
     });
     const [slot] = harness.ledger.listSlots({ schedule: 'nightly-api', limit: 1 });
     expect(slot).toMatchObject({ branch: 'main', state: 'triggered' });
-    for (let i = 0; i < 20 && harness.ledger.get(slot!.id)?.state !== 'finished'; i += 1) {
+    for (let i = 0; i < 40 && harness.ledger.get(slot!.id)?.state !== 'finished'; i += 1) {
       await harness.clock.advance(5000);
       await new Promise((resolve) => setTimeout(resolve, 20)); // loopback I/O of the pass
     }

@@ -3,27 +3,27 @@
  * speaks to systemd (readiness, watchdog, stopping), and shuts down within a grace period.
  * `demo` reuses it against the bundled simulator.
  */
-import { watchScheduleFolder } from './adapters/folder-watch.ts';
-import type { Logger } from './adapters/logger.ts';
-import { systemClock } from './adapters/system-clock.ts';
-import { createNotifier } from './adapters/systemd-notify.ts';
-import type { Config, Env } from './config.ts';
-import { coerceError, formatScheduleIssue } from './core/errors.ts';
-import { SECOND } from './core/time.ts';
-import { logStartCheck } from './daemon/api-check.ts';
-import type { Runtime } from './daemon/runtime.ts';
-import { ScheduleSet } from './daemon/schedule-set.ts';
-import { MAX_SLEEP_MS, runDaemon } from './daemon.ts';
+import { watchScheduleFolder } from '../adapters/folder-watch.ts';
+import type { Logger } from '../adapters/logger.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { createNotifier } from '../adapters/systemd-notify.ts';
+import type { Config, Env } from '../config.ts';
+import { coerceError, formatScheduleIssue } from '../core/errors.ts';
+import { SECOND } from '../core/time.ts';
 import {
   createApi,
   createRootLogger,
   createRuntime,
   loadConfiguredSchedules,
   openConfiguredLedger,
-} from './deps.ts';
-import type { HttpServer } from './http/server.ts';
-import type { Metrics } from './metrics.ts';
-import type { Clock, CodeshipApi } from './ports.ts';
+} from '../deps.ts';
+import type { HttpServer } from '../http/server.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Clock, CodeshipApi } from '../ports.ts';
+import { logStartCheck } from './api-check.ts';
+import { MAX_SLEEP_MS, runDaemon } from './daemon.ts';
+import type { Runtime } from './runtime.ts';
+import { ScheduleSet } from './schedule-set.ts';
 
 /** The daemon's own shutdown grace; the systemd unit's TimeoutStopSec is longer. */
 export const SHUTDOWN_GRACE_MS = 20 * SECOND;
@@ -65,7 +65,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
   // Metrics are read only through HTTP_ADDR: without it, neither prom-client is loaded nor its
   // default collectors run (their event-loop monitor wakes the process 100 times a second).
   const metrics: Metrics | null = config.http
-    ? (await import('./metrics.ts')).createMetrics()
+    ? (await import('../metrics.ts')).createMetrics()
     : null;
   // An injected `api` (tests) is not observed: its requests are not counted.
   const api = options.api ?? createApi(config, logger, clock, metrics?.observer);
@@ -81,7 +81,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
   let http: HttpServer | undefined;
   try {
     if (config.http && metrics) {
-      const { startHttpServer } = await import('./http/server.ts');
+      const { startHttpServer } = await import('../http/server.ts');
       http = await startHttpServer({ config, rt, schedules, metrics, logger });
     }
   } catch (error) {

@@ -1,0 +1,98 @@
+/**
+ * The daemon: three loop objects over one ledger and one API client (README, "The ledger and
+ * exactly-once"), plus the server clock probe.
+ * - the ticker plans what is due, records it, and starts sweeps;
+ * - the sender is the only place a scheduled slot's create is sent;
+ * - the reconciler discovers the builds the 202s did not name and follows them to their end.
+ * `runDaemon` resolves when its signal aborts and every loop's work has settled.
+ */
+import type { ScheduleIssue } from '../core/errors.ts';
+import { formatScheduleIssue } from '../core/errors.ts';
+import { probeServerClock } from './clock-probe.ts';
+import { Reconciler } from './reconciler.ts';
+import type { Runtime } from './runtime.ts';
+import type { LoadedFile, ScheduleSet } from './schedule-set.ts';
+import { Sender } from './sender.ts';
+import { FireCache, type TickState } from './tick.ts';
+import { Ticker } from './ticker.ts';
+
+export { MAX_SLEEP_MS } from './loop.ts';
+
+export interface DaemonOptions {
+  signal: AbortSignal;
+  schedules: ScheduleSet;
+  /** Reads the schedule folder again (for reloads). */
+  loadSchedules: () => { files: LoadedFile[]; issues: ScheduleIssue[] };
+  /** Registers a reload trigger (SIGHUP, folder watcher). */
+  onReload?: (listener: () => void) => void;
+  /** Called once the first tick is recorded (systemd READY=1). */
+  onReady?: () => void;
+  /** Called after every tick (systemd watchdog). */
+  onTick?: () => void;
+}
+
+/** Runs the daemon until `options.signal` aborts. */
+export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<void> {
+  const { signal, schedules } = options;
+  const startedAt = rt.clock.now();
+  const state: TickState = {
+    schedules: schedules.all(),
+    marks: await rt.ledger.marks(),
+    watchingSince: new Map(schedules.all().map((s) => [s.name, startedAt])),
+    sweepsInFlight: new Set(),
+    fireCache: new FireCache(),
+  };
+  const reconciler = new Reconciler(rt, signal);
+  const sender = new Sender(rt, signal, () => reconciler.notify());
+  const ticker = new Ticker(rt, signal, state, {
+    onPending: () => sender.notify(),
+    onReady: options.onReady,
+    onTick: options.onTick,
+  });
+
+  options.onReload?.(() => {
+    const loaded = options.loadSchedules();
+    const report = schedules.apply(loaded.files, loaded.issues);
+    const now = rt.clock.now();
+    for (const name of report.added) state.watchingSince.set(name, now);
+    state.schedules = schedules.all();
+    for (const issue of report.issues) {
+      rt.logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+    }
+    rt.logger.info(
+      {
+        schedules: schedules.size,
+        added: report.added,
+        removed: report.removed,
+        kept: report.kept,
+      },
+      'schedules reloaded',
+    );
+    rt.events.emit('schedules', { count: schedules.size, issues: report.issues.length });
+    ticker.notify();
+  });
+  // A create sent outside the sender (a manual trigger) asks discovery to look soon; a re-send
+  // decided by discovery is the sender's to make.
+  const onAttempt = () => reconciler.notify();
+  const onResend = () => sender.notify();
+  rt.events.on('attempt', onAttempt);
+  rt.events.on('resend', onResend);
+  const previousLook = rt.look;
+  rt.look = (projectUuid, lookSignal) => reconciler.look(projectUuid, lookSignal);
+
+  rt.logger.info({ schedules: schedules.size, ledger: rt.ledger.location }, 'daemon started');
+  rt.events.emit('schedules', { count: schedules.size, issues: 0 });
+  try {
+    await Promise.all([
+      ticker.run(),
+      sender.run(),
+      reconciler.run(),
+      probeServerClock(rt, signal).catch(() => undefined),
+    ]);
+  } finally {
+    rt.events.off('attempt', onAttempt);
+    rt.events.off('resend', onResend);
+    rt.look = previousLook;
+  }
+  rt.logger.info({}, 'daemon stopped');
+}
