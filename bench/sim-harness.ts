@@ -8,7 +8,6 @@
 import { createCodeshipClient } from '../src/adapters/codeship-client.ts';
 import { type Ledger, openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
-import { ManualClock } from '../test/helpers/manual-clock.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
 import { runDaemon } from '../src/daemon.ts';
@@ -16,6 +15,7 @@ import { createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
 import type { CodeshipApi } from '../src/ports.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import type { SimulatorSeed } from '../src/simulator/types.ts';
+import { ManualClock } from '../test/helpers/manual-clock.ts';
 import { BENCH_PASSWORD, BENCH_USERNAME } from './fleet.ts';
 
 /** The shared simulated clock; it only ever moves forward here. */
