@@ -2,14 +2,7 @@
  * The interfaces the shell depends on. Adapters implement them; tests pass real implementations
  * (a manual clock, the simulator over HTTP, SQLite in a temp file), never mocks of libraries.
  */
-import type {
-  BuildPipeline,
-  BuildService,
-  BuildStatus,
-  BuildStep,
-  Project,
-  RemoteBuild,
-} from './core/model.ts';
+import type { BuildStatus, Project, RemoteBuild } from './core/model.ts';
 import type { ClockEstimate } from './core/server-clock.ts';
 
 export interface Clock {
@@ -43,15 +36,6 @@ export interface CreateBuildRequest {
   commitSha?: string;
 }
 
-export interface ProjectInput {
-  readonly [key: string]: unknown;
-}
-
-export interface SubResourcePage<T> {
-  items: T[];
-  total: number;
-}
-
 /**
  * Codeship API v2 as this program uses it. Every call goes through one shared pacer; errors are
  * `CodeshipError`s with stable codes. `createBuild` is never retried by the client: when its
@@ -68,10 +52,6 @@ export interface CodeshipApi {
   /** UUID of the organization chosen by `CODESHIP_ORGANIZATION` (authenticates if needed). */
   organizationUuid(options?: CallOptions): Promise<string>;
   listProjects(options?: CallOptions): Promise<Project[]>;
-  getProject(projectUuid: string, options?: CallOptions): Promise<Project>;
-  createProject(input: ProjectInput, options?: CallOptions): Promise<Project>;
-  /** Full replacement (the API's PUT semantics). */
-  updateProject(projectUuid: string, input: ProjectInput, options?: CallOptions): Promise<Project>;
   /** Builds newest first, fetched page by page only as far as the caller iterates. */
   listBuilds(projectUuid: string, options?: BuildListOptions): AsyncIterable<RemoteBuild>;
   getBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<RemoteBuild>;
@@ -80,19 +60,7 @@ export interface CodeshipApi {
     request: CreateBuildRequest,
     options?: CallOptions,
   ): Promise<void>;
-  restartBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
   stopBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
-  listPipelines(
-    projectUuid: string,
-    buildUuid: string,
-    options?: CallOptions,
-  ): Promise<BuildPipeline[]>;
-  listServices(
-    projectUuid: string,
-    buildUuid: string,
-    options?: CallOptions,
-  ): Promise<BuildService[]>;
-  listSteps(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<BuildStep[]>;
 }
 
 export type { BuildStatus };

@@ -7,8 +7,6 @@
 /** How long a stopped build shows `stopping` before `stopped`. */
 export const STOPPING_MS = 3_000;
 
-const RUNNING = new Set(['initiated', 'waiting', 'testing', 'stopping']);
-
 /** One run of a build. Seeded runs are `fixed` (their status never moves unless stopped). */
 export interface Run {
   queuedAtMs: number;
@@ -47,11 +45,6 @@ export function runState(run: Run, nowMs: number): RunState {
   if (nowMs < finishAtMs)
     return { status: 'testing', allocatedAtMs: allocateAtMs, finishedAtMs: null };
   return { status: run.outcome, allocatedAtMs: allocateAtMs, finishedAtMs: finishAtMs };
-}
-
-/** True while a build has not reached a final status (restart ignores such builds). */
-export function isRunning(status: string): boolean {
-  return RUNNING.has(status);
 }
 
 /** True when a stop request moves this status to `stopping`. */

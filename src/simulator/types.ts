@@ -103,7 +103,7 @@ export interface SimulatorOptions {
   /** Pushes by others around creates; default none. */
   pushes?: Pushes | null;
   /**
-   * Mixed into the UUIDs of new builds (created, pushed, Pro restarts) so two simulators never
+   * Mixed into the UUIDs of new builds (created and pushed) so two simulators never
    * hand out the same ones; default a random UUID. Seeded history keeps its fixed UUIDs.
    */
   idSalt?: string;
