@@ -39,7 +39,7 @@ export interface RequestSpec {
   json?: unknown;
   /** `Bearer …` or `Basic …`; never logged. */
   authorization: string;
-  /** False for calls that must not be sent twice (create build/project, restart, stop). */
+  /** False for calls that must not be sent twice (create build, stop build). */
   idempotent: boolean;
   /** For non-idempotent calls: what may have happened, e.g. "the build may have been created". */
   outcomeHint?: string;
