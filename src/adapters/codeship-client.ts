@@ -30,7 +30,7 @@ import { createPacer, type Pacer } from './pacer.ts';
 
 export type { ClientObserver };
 
-export interface CodeshipClientOptions {
+interface CodeshipClientOptions {
   api: ApiConfig;
   clock: Clock;
   logger: Logger;

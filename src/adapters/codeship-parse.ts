@@ -122,7 +122,7 @@ class Reader {
 }
 
 /** An `ERR_CODESHIP_BAD_RESPONSE` for `endpoint` (`"GET /organizations/:org/projects"`). */
-export function badResponse(endpoint: string, detail: string): CodeshipError {
+function badResponse(endpoint: string, detail: string): CodeshipError {
   const [method = '', path = ''] = endpoint.split(' ');
   return new CodeshipError('ERR_CODESHIP_BAD_RESPONSE', `${endpoint}: ${detail}`, {
     method,

@@ -8,16 +8,16 @@ import type { ScheduleIssue } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
 import { findDuplicateNames, parseScheduleFile } from '../core/schedule.ts';
 
-export const SCHEDULE_FILE_PATTERN = /\.(ya?ml|json)$/i;
+const SCHEDULE_FILE_PATTERN = /\.(ya?ml|json)$/i;
 
-export interface LoadedFile {
+interface LoadedFile {
   /** The file's path as `dir/name`, the form every issue uses. */
   readonly file: string;
   readonly schedules: Schedule[];
   readonly issues: ScheduleIssue[];
 }
 
-export interface LoadedDir {
+interface LoadedDir {
   readonly files: LoadedFile[];
   /** Schedules of the files without issues, in file then entry order. */
   readonly schedules: Schedule[];

@@ -41,9 +41,9 @@ export interface Schedule {
 }
 
 /** Build statuses that still change (a build in one of these is not finished). */
-export const ACTIVE_BUILD_STATUSES = ['initiated', 'waiting', 'testing', 'stopping'] as const;
+const ACTIVE_BUILD_STATUSES = ['initiated', 'waiting', 'testing', 'stopping'] as const;
 /** Build statuses that are final. */
-export const FINAL_BUILD_STATUSES = [
+const FINAL_BUILD_STATUSES = [
   'success',
   'error',
   'failed',
@@ -103,9 +103,6 @@ export interface Project {
 
 /** States of a slot in the ledger (PRODUCT.md, "The ledger and exactly-once"). */
 export type SlotState = 'pending' | 'triggered' | 'running' | 'finished' | 'skipped' | 'failed';
-
-/** Why a slot was skipped; the reason text may add detail after the word (`fresh (built 2d ago)`). */
-export type SkipReason = 'missed' | 'overlap' | 'fresh' | 'disabled';
 
 /** Normalises a branch name to the ref the API needs: `heads/<branch>` (idempotent). */
 export function refForBranch(branch: string): string {

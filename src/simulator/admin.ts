@@ -11,7 +11,7 @@ import type { World } from './state.ts';
 import type { RequestRecord, SimBuild } from './types.ts';
 
 /** What the admin endpoints reach into. */
-export interface AdminTarget {
+interface AdminTarget {
   world: World;
   faults: FaultInjector;
   pushes: PushPlanner;
@@ -23,13 +23,13 @@ const PUSH_KEYS = ['project', 'branch', 'username'];
 const PUSH_EXAMPLE = '{"project": "acme/api", "branch": "main"}';
 
 /** Why a push could not be made: 400 for a bad request, 404 for an unknown project. */
-export type PushProblem = { status: 400 | 404; errors: string[] };
+type PushProblem = { status: 400 | 404; errors: string[] };
 
 /**
  * Someone else pushes now: `request` is `{project: name or UUID, branch, username?}`. Returns the
  * snapshot of the pushed build, or the problems with the request.
  */
-export function pushNow(
+function pushNow(
   target: Pick<AdminTarget, 'world' | 'pushes'>,
   request: unknown,
 ): SimBuild | PushProblem {

@@ -5,7 +5,7 @@
  */
 
 /** How long a stopped build shows `stopping` before `stopped`. */
-export const STOPPING_MS = 3_000;
+const STOPPING_MS = 3_000;
 
 /** One run of a build. Seeded runs are `fixed` (their status never moves unless stopped). */
 export interface Run {

@@ -54,7 +54,7 @@ export interface BuildRecord {
   pusher: boolean;
 }
 
-export interface WorldOptions {
+interface WorldOptions {
   /** The server's clock (epoch ms). */
   now: () => number;
   buildDurationMs: number;
