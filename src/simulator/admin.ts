@@ -3,7 +3,7 @@
  * inspect and steer a simulator: recorded requests, builds, faults, pushes by others, and a push
  * now. They are never recorded, rate limited or faulted.
  */
-import { CodeshipCronError, coerceError } from '../core/errors.ts';
+import { coerceError, SimulatorError } from './errors.ts';
 import { type FaultInjector, validateFaults } from './faults.ts';
 import type { ApiResponse } from './http-types.ts';
 import { type PushPlanner, validatePushes } from './pushes.ts';
@@ -62,14 +62,14 @@ function pushNow(
   return world.snapshot(world.push(record, branch as string, world.now(), pusher));
 }
 
-/** `pushNow` for code: the snapshot, or a CodeshipCronError `ERR_SIMULATOR_PUSH`. */
+/** `pushNow` for code: the snapshot, or a SimulatorError `ERR_SIMULATOR_PUSH`. */
 export function pushOrThrow(
   target: Pick<AdminTarget, 'world' | 'pushes'>,
   request: { project: string; branch: string; username?: string },
 ): SimBuild {
   const result = pushNow(target, request);
   if ('errors' in result) {
-    throw new CodeshipCronError('ERR_SIMULATOR_PUSH', `cannot push: ${result.errors.join('; ')}`);
+    throw new SimulatorError('ERR_SIMULATOR_PUSH', `cannot push: ${result.errors.join('; ')}`);
   }
   return result;
 }

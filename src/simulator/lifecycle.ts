@@ -4,6 +4,21 @@
  * turns a running build `stopping` for STOPPING_MS, then `stopped`.
  */
 
+/** Every build status the API is known to send (a seed may give a build any of them). */
+export const BUILD_STATUSES = [
+  'initiated',
+  'waiting',
+  'testing',
+  'stopping',
+  'success',
+  'error',
+  'failed',
+  'stopped',
+  'infrastructure_failure',
+  'ignored',
+  'blocked',
+] as const;
+
 /** How long a stopped build shows `stopping` before `stopped`. */
 const STOPPING_MS = 3_000;
 
