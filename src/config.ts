@@ -10,7 +10,7 @@ import { HOUR, parseDuration, SECOND } from './core/time.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ApiConfig {
@@ -42,7 +42,7 @@ export interface Config {
   readonly webhookSecret: string | null;
 }
 
-export const DEFAULTS = {
+const DEFAULTS = {
   CODESHIP_API_URL: 'https://api.codeship.com/v2',
   CODESHIP_RATE_LIMIT: '60',
   SCHEDULES_DIR: './schedules',

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { createCodeshipClient, DEFAULT_REQUEST_TIMEOUT_MS } from './adapters/codeship-client.ts';
 import type { ClientObserver } from './adapters/codeship-request.ts';
-import { type Ledger, openLedger } from './adapters/ledger.ts';
+import { openLedger } from './adapters/ledger.ts';
 import { createLogger, type Logger } from './adapters/logger.ts';
 import { loadScheduleDir } from './adapters/schedule-dir.ts';
 import { systemClock } from './adapters/system-clock.ts';
@@ -17,11 +17,11 @@ import { createProjectResolver } from './daemon/projects.ts';
 import { reconcileOnce } from './daemon/reconcile.ts';
 import { createEvents, type Runtime } from './daemon/runtime.ts';
 import type { LoadedFile } from './daemon/schedule-set.ts';
-import type { Clock, CodeshipApi } from './ports.ts';
+import type { Clock, CodeshipApi, LedgerStore } from './ports.ts';
 
 export interface RuntimeParts {
   config: Config;
-  ledger: Ledger;
+  ledger: LedgerStore;
   api: CodeshipApi;
   clock: Clock;
   logger: Logger;
@@ -81,7 +81,7 @@ export function createCommandLogger(config: Config, base: Record<string, unknown
 }
 
 /** Opens the ledger at DATABASE_PATH (creating it). */
-export function openConfiguredLedger(config: Config): Ledger {
+export function openConfiguredLedger(config: Config): LedgerStore {
   return openLedger(config.databasePath);
 }
 
@@ -135,3 +135,6 @@ export function openCommandRuntime(
     schedule: (n) => byName.get(n),
   });
 }
+
+/** The SQLite ledger's online backup, for the `backup` command. */
+export { checkCopy, copyLedger } from './adapters/ledger-backup.ts';

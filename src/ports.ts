@@ -5,11 +5,8 @@
 import type {
   AttemptRecord,
   AttemptResult,
-  BuildPipeline,
   BuildSeen,
-  BuildService,
   BuildStatus,
-  BuildStep,
   NewSlot,
   Project,
   RemoteBuild,
@@ -48,15 +45,6 @@ export interface CreateBuildRequest {
   commitSha?: string;
 }
 
-export interface ProjectInput {
-  readonly [key: string]: unknown;
-}
-
-export interface SubResourcePage<T> {
-  items: T[];
-  total: number;
-}
-
 /**
  * Codeship API v2 as this program uses it. Every call goes through one shared pacer; errors are
  * `CodeshipError`s with stable codes. `createBuild` is never retried by the client: when its
@@ -73,10 +61,6 @@ export interface CodeshipApi {
   /** UUID of the organization chosen by `CODESHIP_ORGANIZATION` (authenticates if needed). */
   organizationUuid(options?: CallOptions): Promise<string>;
   listProjects(options?: CallOptions): Promise<Project[]>;
-  getProject(projectUuid: string, options?: CallOptions): Promise<Project>;
-  createProject(input: ProjectInput, options?: CallOptions): Promise<Project>;
-  /** Full replacement (the API's PUT semantics). */
-  updateProject(projectUuid: string, input: ProjectInput, options?: CallOptions): Promise<Project>;
   /** Builds newest first, fetched page by page only as far as the caller iterates. */
   listBuilds(projectUuid: string, options?: BuildListOptions): AsyncIterable<RemoteBuild>;
   getBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<RemoteBuild>;
@@ -85,19 +69,7 @@ export interface CodeshipApi {
     request: CreateBuildRequest,
     options?: CallOptions,
   ): Promise<void>;
-  restartBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
   stopBuild(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<void>;
-  listPipelines(
-    projectUuid: string,
-    buildUuid: string,
-    options?: CallOptions,
-  ): Promise<BuildPipeline[]>;
-  listServices(
-    projectUuid: string,
-    buildUuid: string,
-    options?: CallOptions,
-  ): Promise<BuildService[]>;
-  listSteps(projectUuid: string, buildUuid: string, options?: CallOptions): Promise<BuildStep[]>;
 }
 
 export type { BuildStatus };

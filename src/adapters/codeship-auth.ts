@@ -17,7 +17,7 @@ import {
 import type { Logger } from './logger.ts';
 
 /** A usable token and the organization it is used for. */
-export interface Session {
+interface Session {
   readonly token: string;
   readonly organizationUuid: string;
   readonly expiresAt: Date;
@@ -28,7 +28,7 @@ export interface Session {
 const RENEW_MARGIN_MAX_MS = 60_000;
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -48,11 +48,7 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
 }
 
 /** Picks the configured organization from the token's list; errors name what exists. */
-export function chooseOrganization(
-  grant: AuthGrant,
-  wanted: string | null,
-  username: string,
-): string {
+function chooseOrganization(grant: AuthGrant, wanted: string | null, username: string): string {
   const spec = { method: 'POST', route: '/auth' } as const;
   const names = grant.organizations.map((org) => org.name).join(', ');
   if (wanted === null) {
@@ -168,5 +164,3 @@ export function createAuthenticator(options: {
     },
   };
 }
-
-export type Authenticator = ReturnType<typeof createAuthenticator>;

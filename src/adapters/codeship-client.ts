@@ -4,13 +4,7 @@
  * validated into our types at this boundary (`codeship-parse.ts`). Errors are `CodeshipError`s.
  */
 import type { ApiConfig } from '../config.ts';
-import {
-  type BuildPipeline,
-  type BuildService,
-  type BuildStep,
-  type RemoteBuild,
-  refForBranch,
-} from '../core/model.ts';
+import { type RemoteBuild, refForBranch } from '../core/model.ts';
 import { ServerClock } from '../core/server-clock.ts';
 import type { CallOptions, Clock, CodeshipApi } from '../ports.ts';
 import { createAuthenticator } from './codeship-auth.ts';
@@ -19,11 +13,8 @@ import {
   parseBuild,
   parseJson,
   parsePage,
-  parsePipeline,
   parseProject,
-  parseService,
   parseSingle,
-  parseStep,
 } from './codeship-parse.ts';
 import {
   type ClientObserver,
@@ -39,7 +30,7 @@ import { createPacer, type Pacer } from './pacer.ts';
 
 export type { ClientObserver };
 
-export interface CodeshipClientOptions {
+interface CodeshipClientOptions {
   api: ApiConfig;
   clock: Clock;
   logger: Logger;
@@ -190,23 +181,6 @@ export function createCodeshipClient(
     `${buildsPath(project)(org)}/${enc(build)}`;
   const buildRoute = '/organizations/:org/projects/:project/builds/:build';
 
-  function subResource<T>(
-    name: 'pipelines' | 'services' | 'steps',
-    parse: (endpoint: string, where: string, value: unknown) => T,
-  ) {
-    return (projectUuid: string, buildUuid: string, callOptions?: CallOptions): Promise<T[]> =>
-      all(
-        {
-          method: 'GET',
-          route: `${buildRoute}/${name}`,
-          path: (org) => `${buildPath(projectUuid, buildUuid)(org)}/${name}`,
-        },
-        name,
-        parse,
-        callOptions,
-      );
-  }
-
   return {
     pacer,
 
@@ -232,56 +206,6 @@ export function createCodeshipClient(
         path: projectsPath,
       };
       return all(call, 'projects', parseProject, callOptions);
-    },
-
-    /** https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-projects/get-project */
-    async getProject(projectUuid, callOptions) {
-      const call: Call = {
-        method: 'GET',
-        route: '/organizations/:org/projects/:project',
-        path: projectPath(projectUuid),
-      };
-      return parseSingle(
-        endpointOf(call),
-        'project',
-        await getJson(call, callOptions),
-        parseProject,
-      );
-    },
-
-    /** https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-projects/create-project */
-    async createProject(input, callOptions) {
-      const call: Call = {
-        method: 'POST',
-        route: '/organizations/:org/projects',
-        path: projectsPath,
-        json: input,
-        idempotent: false,
-        outcomeHint:
-          'the project may have been created; list the projects before creating it again',
-      };
-      return parseSingle(
-        endpointOf(call),
-        'project',
-        await getJson(call, callOptions),
-        parseProject,
-      );
-    },
-
-    /** Full replacement: https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-projects/update-project */
-    async updateProject(projectUuid, input, callOptions) {
-      const call: Call = {
-        method: 'PUT',
-        route: '/organizations/:org/projects/:project',
-        path: projectPath(projectUuid),
-        json: input,
-      };
-      return parseSingle(
-        endpointOf(call),
-        'project',
-        await getJson(call, callOptions),
-        parseProject,
-      );
     },
 
     /** Newest first, lazily: https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-builds/list-builds */
@@ -326,21 +250,6 @@ export function createCodeshipClient(
       );
     },
 
-    /** https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-builds/restart-build */
-    async restartBuild(projectUuid, buildUuid, callOptions) {
-      await send(
-        {
-          method: 'POST',
-          route: `${buildRoute}/restart`,
-          path: (org) => `${buildPath(projectUuid, buildUuid)(org)}/restart`,
-          idempotent: false,
-          outcomeHint:
-            'the build may have been restarted; look at the build list before restarting again',
-        },
-        callOptions,
-      );
-    },
-
     /** Documented only by the Go client (codeship-go builds.go StopBuild): 202, no body. */
     async stopBuild(projectUuid, buildUuid, callOptions) {
       await send(
@@ -354,12 +263,5 @@ export function createCodeshipClient(
         callOptions,
       );
     },
-
-    /** Basic projects only: codeship-go builds.go ListBuildPipelines. */
-    listPipelines: subResource<BuildPipeline>('pipelines', parsePipeline),
-    /** Pro projects only: https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-builds/get-build-services */
-    listServices: subResource<BuildService>('services', parseService),
-    /** Pro projects only: https://docs.cloudbees.com/docs/cloudbees-codeship/latest/api-builds/get-build-steps */
-    listSteps: subResource<BuildStep>('steps', parseStep),
   };
 }

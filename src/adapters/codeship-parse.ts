@@ -6,14 +6,7 @@
  * unknown statuses), strict about types.
  */
 import { CodeshipError } from '../core/errors.ts';
-import type {
-  BuildPipeline,
-  BuildService,
-  BuildStep,
-  Project,
-  ProjectType,
-  RemoteBuild,
-} from '../core/model.ts';
+import type { Project, ProjectType, RemoteBuild } from '../core/model.ts';
 import { parseInstant } from '../core/time.ts';
 
 type Json = Record<string, unknown>;
@@ -129,7 +122,7 @@ class Reader {
 }
 
 /** An `ERR_CODESHIP_BAD_RESPONSE` for `endpoint` (`"GET /organizations/:org/projects"`). */
-export function badResponse(endpoint: string, detail: string): CodeshipError {
+function badResponse(endpoint: string, detail: string): CodeshipError {
   const [method = '', path = ''] = endpoint.split(' ');
   return new CodeshipError('ERR_CODESHIP_BAD_RESPONSE', `${endpoint}: ${detail}`, {
     method,
@@ -184,60 +177,6 @@ export function parseProject(endpoint: string, where: string, value: unknown): P
     createdAt: r.time('created_at'),
     updatedAt: r.time('updated_at'),
     raw: r.raw,
-  };
-}
-
-/** Validates a basic build's pipeline (`GET …/builds/:build/pipelines`). */
-export function parsePipeline(endpoint: string, where: string, value: unknown): BuildPipeline {
-  const r = Reader.of(endpoint, where, value);
-  return {
-    uuid: r.string('uuid'),
-    buildUuid: r.optString('build_uuid'),
-    type: r.optString('type'),
-    status: r.string('status'),
-    createdAt: r.time('created_at'),
-    updatedAt: r.time('updated_at'),
-    finishedAt: r.time('finished_at'),
-    metrics: r.stringMap('metrics', true),
-  };
-}
-
-/** Validates a pro build's service (`GET …/builds/:build/services`). */
-export function parseService(endpoint: string, where: string, value: unknown): BuildService {
-  const r = Reader.of(endpoint, where, value);
-  return {
-    uuid: r.string('uuid'),
-    buildUuid: r.optString('build_uuid'),
-    name: r.optString('name'),
-    status: r.string('status'),
-    createdAt: r.time('created_at'),
-    updatedAt: r.time('updated_at'),
-    pullingAt: r.time('pulling_at'),
-    buildingAt: r.time('building_at'),
-    finishedAt: r.time('finished_at'),
-  };
-}
-
-/** Validates a pro build's step and its nested steps (`GET …/builds/:build/steps`). */
-export function parseStep(endpoint: string, where: string, value: unknown): BuildStep {
-  const r = Reader.of(endpoint, where, value);
-  const nested = r.raw.steps === undefined || r.raw.steps === null ? [] : r.array('steps');
-  return {
-    uuid: r.string('uuid'),
-    buildUuid: r.optString('build_uuid'),
-    serviceUuid: r.optString('service_uuid'),
-    name: r.optString('name'),
-    type: r.optString('type'),
-    status: r.string('status'),
-    command: r.optString('command'),
-    tag: r.optString('tag'),
-    imageName: r.optString('image_name'),
-    registry: r.optString('registry'),
-    startedAt: r.time('started_at'),
-    buildingAt: r.time('building_at'),
-    finishedAt: r.time('finished_at'),
-    updatedAt: r.time('updated_at'),
-    steps: nested.map((step, i) => parseStep(endpoint, `${r.where}.steps[${i}]`, step)),
   };
 }
 

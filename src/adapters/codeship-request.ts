@@ -39,7 +39,7 @@ export interface RequestSpec {
   json?: unknown;
   /** `Bearer …` or `Basic …`; never logged. */
   authorization: string;
-  /** False for calls that must not be sent twice (create build/project, restart, stop). */
+  /** False for calls that must not be sent twice (create build, stop build). */
   idempotent: boolean;
   /** For non-idempotent calls: what may have happened, e.g. "the build may have been created". */
   outcomeHint?: string;
@@ -55,7 +55,7 @@ export interface RawResponse {
   body: string;
 }
 
-export interface TransportOptions {
+interface TransportOptions {
   baseUrl: string;
   pacer: Pacer;
   clock: Clock;
@@ -113,7 +113,7 @@ export function codeshipError(
  * True for the API's rate-limit answer: 403 with the text body `Rate Limit Exceeded` (or a 429,
  * which the API is not known to send). A 403 with a JSON `errors` body is a permission error.
  */
-export function isRateLimitAnswer(response: RawResponse): boolean {
+function isRateLimitAnswer(response: RawResponse): boolean {
   if (response.status === 429) return true;
   return response.status === 403 && /^rate limit exceeded\.?$/i.test(response.body.trim());
 }

@@ -8,7 +8,7 @@ import type { LogLevel } from '../config.ts';
 export type { Logger };
 
 /** Paths that may carry a credential; redaction is a safety net, not a licence to log secrets. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'password',
   '*.password',
   'token',

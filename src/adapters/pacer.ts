@@ -7,18 +7,18 @@
 import type { CallPriority, Clock } from '../ports.ts';
 
 /** The server's rate-limit window; a 403 at `t` means its window is over by `t + WINDOW_MS`. */
-export const WINDOW_MS = 60_000;
+const WINDOW_MS = 60_000;
 /**
  * Pacing uses a window this much longer than the server's: a request's send time (ours) and
  * arrival time (the server's) differ by its latency, which is not the same for every request, so
  * an exactly-60 s window could put request 61 inside the server's first window.
  */
-export const SAFETY_MS = 1000;
+const SAFETY_MS = 1000;
 export const PACING_WINDOW_MS = WINDOW_MS + SAFETY_MS;
 
 const PRIORITIES = ['trigger', 'normal', 'reconcile'] as const satisfies readonly CallPriority[];
 
-export interface PacerStats {
+interface PacerStats {
   /** Request starts granted since the pacer was made. */
   readonly started: number;
   /** Starts inside the current sliding window. */

@@ -25,7 +25,7 @@ export const SCHEDULE_FILE_PATTERN = /\.(ya?ml|json)$/i;
 /** Largest schedule file read (10,000 schedules take about 1 MB). */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-export interface LoadedFile {
+interface LoadedFile {
   /** The file's path as `dir/name`, the form every issue uses. */
   readonly file: string;
   readonly schedules: Schedule[];
@@ -34,7 +34,7 @@ export interface LoadedFile {
   readonly names: readonly NameAt[];
 }
 
-export interface LoadedDir {
+interface LoadedDir {
   readonly files: LoadedFile[];
   /** Schedules of the files without issues, in file then entry order. */
   readonly schedules: Schedule[];

@@ -16,7 +16,7 @@ export type SpawnFunction = (
   options: SpawnOptions,
 ) => ChildProcess;
 
-export interface NotifierOptions {
+interface NotifierOptions {
   /** The process environment: `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`, `PATH`. */
   env: Env;
   logger: Logger;
@@ -27,7 +27,7 @@ export interface NotifierOptions {
   timeoutMs?: number;
 }
 
-export interface Notifier {
+interface Notifier {
   /** True when `NOTIFY_SOCKET` is set, i.e. a service manager listens. */
   readonly enabled: boolean;
   /**

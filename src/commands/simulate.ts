@@ -10,6 +10,7 @@ import {
   DEMO_USERNAME,
   loadSeedFile,
   type Pushes,
+  SimulatorError,
   type SimulatorSeed,
   startSimulator,
 } from '../simulator/index.ts';
@@ -72,6 +73,18 @@ export function listenFailure(raw: unknown, what: string, address: string, optio
   });
 }
 
+/** The seed file, its problems as our error (the simulator has its own class, same code). */
+function loadSeed(file: string): SimulatorSeed {
+  try {
+    return loadSeedFile(file);
+  } catch (error) {
+    if (error instanceof SimulatorError) {
+      throw new CodeshipCronError(error.code, error.message, { cause: error });
+    }
+    throw error;
+  }
+}
+
 const simulate: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'simulate');
   const port = parsePort(values.port);
@@ -80,7 +93,7 @@ const simulate: Command = async (context) => {
   const clockOffsetMs = parseClockOffset(values['clock-offset']);
   const pushes = parsePushes(values['push-rate'], values['push-spread']);
   const seed: SimulatorSeed | undefined =
-    values.seed === undefined ? undefined : loadSeedFile(values.seed);
+    values.seed === undefined ? undefined : loadSeed(values.seed);
   const simulator = await startSimulator({
     port,
     host,

@@ -1,11 +1,11 @@
 /** `codeship-cron status [NAME] [--limit N] [--json]`: the ledger, newest slots first. Needs only the database. */
 import { existsSync } from 'node:fs';
-import { openLedger } from '../adapters/ledger.ts';
 import { loadScheduleDir } from '../adapters/schedule-dir.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { didYouMean, listNames } from '../core/did-you-mean.ts';
 import { CodeshipCronError, LedgerError } from '../core/errors.ts';
 import { formatStatusTable, toStatusRow } from '../daemon/status-view.ts';
+import { openConfiguredLedger } from '../deps.ts';
 import { type Command, parseCommandArgs, parsePositiveInt } from './context.ts';
 
 /** Schedule names in SCHEDULES_DIR, if it can be read (status never needs it otherwise). */
@@ -29,15 +29,15 @@ const status: Command = async (context) => {
       `no ledger at ${config.databasePath} (the daemon creates it on its first run; set DATABASE_PATH to use another)`,
     );
   }
-  const ledger = openLedger(config.databasePath);
+  const ledger = openConfiguredLedger(config);
   try {
     const name = positionals[0] ?? null;
-    const rows = ledger.listSlots({ schedule: name, limit }).map(toStatusRow);
+    const rows = (await ledger.listSlots({ schedule: name, limit })).map(toStatusRow);
     if (name !== null && rows.length === 0) {
       // No slot yet: fine for a schedule in the files, a mistake for any other name.
       const inFiles = configuredNames(config);
       if (!inFiles.includes(name)) {
-        const known = [...new Set([...ledger.scheduleNames(), ...inFiles])].sort();
+        const known = [...new Set([...(await ledger.scheduleNames()), ...inFiles])].sort();
         throw new CodeshipCronError(
           'ERR_SCHEDULE_UNKNOWN',
           `no schedule named "${name}" in the ledger or in ${config.schedulesDir}${didYouMean(name, known)}; known: ${listNames(known)}`,
@@ -47,7 +47,7 @@ const status: Command = async (context) => {
     context.stdout(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
     return 0;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 };
 

@@ -9,7 +9,7 @@ import type { ScheduleIssue } from './errors.ts';
 import type { Schedule } from './model.ts';
 
 /** A project as far as the check needs it. */
-export interface ProjectRef {
+interface ProjectRef {
   readonly uuid: string;
   readonly name: string;
 }

@@ -10,9 +10,9 @@ import { MINUTE, SECOND } from './time.ts';
 /** Expected build duration while none of this daemon's builds of a project has finished yet. */
 export const DEFAULT_EXPECTED_MS = 20 * SECOND;
 /** The first look at a build comes no later than this, however long builds usually take. */
-export const MAX_FIRST_LOOK_MS = 15 * MINUTE;
+const MAX_FIRST_LOOK_MS = 15 * MINUTE;
 /** A create with an unknown outcome is first looked for this long after it was sent. */
-export const UNKNOWN_FIRST_LOOK_MS = 10 * SECOND;
+const UNKNOWN_FIRST_LOOK_MS = 10 * SECOND;
 const MIN_BACKOFF_MS = 15 * SECOND;
 const MAX_BACKOFF_MS = 5 * MINUTE;
 
@@ -24,7 +24,7 @@ export interface CheckSlot {
   lastAttemptAt: Date | null;
 }
 
-export interface CheckPolicy {
+interface CheckPolicy {
   discoveryWindowMs: number;
   acceptedGiveUpMs: number;
 }

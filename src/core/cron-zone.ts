@@ -5,7 +5,7 @@
 import { DAY, SECOND } from './time.ts';
 
 /** A change of a zone's UTC offset: from `at` on, local time is UTC + `offsetAfterMs`. */
-export interface ZoneTransition {
+interface ZoneTransition {
   readonly at: number;
   readonly offsetBeforeMs: number;
   readonly offsetAfterMs: number;

@@ -232,13 +232,3 @@ export function firesBetween(
   }
   return fires;
 }
-
-/** The next `count` fires strictly after `after`, oldest first (fewer if it stops firing). */
-export function nextFires(
-  expression: string,
-  timezone: string,
-  after: Date,
-  count: number,
-): Date[] {
-  return firesBetween(expression, timezone, after, new Date(8.64e15), count);
-}

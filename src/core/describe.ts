@@ -6,7 +6,7 @@ import cronstrue from 'cronstrue';
 import { closestMatch } from './did-you-mean.ts';
 
 /** Nicknames and the expressions they stand for (as in Vixie cron; `@reboot` has no meaning here). */
-export const CRON_NICKNAMES: Readonly<Record<string, string>> = {
+const CRON_NICKNAMES: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',

@@ -1,7 +1,7 @@
 /** "Did you mean" hints for misspelt keys and names. Pure. */
 
 /** Levenshtein distance between two strings (case-sensitive). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];

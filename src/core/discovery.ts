@@ -18,7 +18,7 @@ export const CLAIM_MARGIN_MS = 500;
  * The estimate assumed for an attempt recorded before the ledger kept one (a ledger written by an
  * older codeship-cron): the fixed window discovery used then, 30 s before to 60 s after the send.
  */
-export const LEGACY_ESTIMATE: ClockEstimate = { loMs: -30 * SECOND, hiMs: 60 * SECOND };
+const LEGACY_ESTIMATE: ClockEstimate = { loMs: -30 * SECOND, hiMs: 60 * SECOND };
 
 /**
  * The server makes the build while it serves the request, most likely halfway between send and
@@ -79,7 +79,7 @@ export function claimLabel(candidates: number): string {
 }
 
 /** A build handed to a claimant, with how many candidates it was chosen from. */
-export interface Assignment {
+interface Assignment {
   build: RemoteBuild;
   candidates: number;
 }
@@ -101,7 +101,7 @@ interface ServerWindow {
  * `answeredAt`, so a build it made was queued between those two instants plus the offset, which
  * lies in [lo, hi]. A request whose end was never recorded may have been served until its timeout.
  */
-export function serverWindow(send: SendWindow, requestTimeoutMs: number): ServerWindow {
+function serverWindow(send: SendWindow, requestTimeoutMs: number): ServerWindow {
   const estimate = send.estimate ?? LEGACY_ESTIMATE;
   const sentMs = send.sentAt.getTime();
   const endMs = send.answeredAt?.getTime() ?? sentMs + requestTimeoutMs;
@@ -244,7 +244,7 @@ export function walkHorizon(
   return Number.isFinite(horizonMs) ? new Date(horizonMs) : null;
 }
 
-export type PendingDecision =
+type PendingDecision =
   | { kind: 'claim'; id: number; build: RemoteBuild; claim: string }
   /** Unknown outcome, no build after the discovery window, only 1 attempt so far. */
   | { kind: 'resend'; id: number }
@@ -343,7 +343,7 @@ export function decideFollowUps(
 }
 
 /** Right after a trigger: builds appear in the list within seconds, so look soon. */
-export const RECONCILE_FIRST_DELAY_MS = 5 * SECOND;
+const RECONCILE_FIRST_DELAY_MS = 5 * SECOND;
 /** A youngest intent younger than this is fresh: its build may not be discovered yet. */
 const FRESH_MS = 5 * SECOND;
 const MIN_DELAY_MS = 15 * SECOND;

@@ -41,16 +41,6 @@ export function formatScheduleIssue(issue: ScheduleIssue): string {
   return parts.join(': ');
 }
 
-/** Schedule files that do not validate; `issues` holds every problem of every file. */
-export class ScheduleError extends CodeshipCronError {
-  override name = 'ScheduleError';
-  readonly issues: readonly ScheduleIssue[];
-  constructor(issues: readonly ScheduleIssue[]) {
-    super('ERR_SCHEDULE_INVALID', issues.map(formatScheduleIssue).join('\n'));
-    this.issues = issues;
-  }
-}
-
 /** Invalid configuration; `issues` lists every problem at once. */
 export class ConfigError extends CodeshipCronError {
   override name = 'ConfigError';

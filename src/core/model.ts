@@ -43,9 +43,9 @@ export interface Schedule {
 }
 
 /** Build statuses that still change (a build in one of these is not finished). */
-export const ACTIVE_BUILD_STATUSES = ['initiated', 'waiting', 'testing', 'stopping'] as const;
+const ACTIVE_BUILD_STATUSES = ['initiated', 'waiting', 'testing', 'stopping'] as const;
 /** Build statuses that are final. */
-export const FINAL_BUILD_STATUSES = [
+const FINAL_BUILD_STATUSES = [
   'success',
   'error',
   'failed',
@@ -106,58 +106,9 @@ export interface Project {
 /** States of a slot in the ledger (PRODUCT.md, "The ledger and exactly-once"). */
 export type SlotState = 'pending' | 'triggered' | 'running' | 'finished' | 'skipped' | 'failed';
 
-/** Why a slot was skipped; the reason text may add detail after the word (`fresh (built 2d ago)`). */
-export type SkipReason = 'missed' | 'overlap' | 'fresh' | 'disabled';
-
 /** Normalises a branch name to the ref the API needs: `heads/<branch>` (idempotent). */
 export function refForBranch(branch: string): string {
   return branch.startsWith('heads/') ? branch : `heads/${branch}`;
-}
-
-/** A Basic build's pipeline (`GET …/builds/:build/pipelines`); metric values are strings. */
-export interface BuildPipeline {
-  readonly uuid: string;
-  readonly buildUuid: string;
-  /** `build` or `deploy`. */
-  readonly type: string;
-  readonly status: string;
-  readonly createdAt: Date | null;
-  readonly updatedAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly metrics: Readonly<Record<string, string>>;
-}
-
-/** A Pro build's service (`GET …/builds/:build/services`). */
-export interface BuildService {
-  readonly uuid: string;
-  readonly buildUuid: string;
-  readonly name: string;
-  readonly status: string;
-  readonly createdAt: Date | null;
-  readonly updatedAt: Date | null;
-  readonly pullingAt: Date | null;
-  readonly buildingAt: Date | null;
-  readonly finishedAt: Date | null;
-}
-
-/** A Pro build's step (`GET …/builds/:build/steps`); serial/parallel groups nest `steps`. */
-export interface BuildStep {
-  readonly uuid: string;
-  readonly buildUuid: string;
-  readonly serviceUuid: string;
-  readonly name: string;
-  /** `run`, `push`, `serial` or `parallel`. */
-  readonly type: string;
-  readonly status: string;
-  readonly command: string;
-  readonly tag: string;
-  readonly imageName: string;
-  readonly registry: string;
-  readonly startedAt: Date | null;
-  readonly buildingAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly updatedAt: Date | null;
-  readonly steps: readonly BuildStep[];
 }
 
 /** One slot of the ledger as stored: `(schedule, nominal instant, branch)` and its progress. */

@@ -10,7 +10,7 @@ import { SECOND } from './time.ts';
 export type NextFireFn = (afterMs: number) => number | null;
 
 /** The memoised fires of one (expression, zone) series. */
-export interface SeriesFires {
+interface SeriesFires {
   /** `nextFireAfter`, in epoch milliseconds, answered from memory when it was asked before. */
   readonly next: NextFireFn;
   /** The answer for `afterMs` if it was computed already, else undefined (never computes). */
@@ -18,7 +18,7 @@ export interface SeriesFires {
 }
 
 /** What schedule-keyed lookups need of a schedule: its series. */
-export interface SeriesKey {
+interface SeriesKey {
   readonly cron: string;
   readonly timezone: string;
 }

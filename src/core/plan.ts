@@ -12,9 +12,9 @@ import { SECOND } from './time.ts';
 export { FireCache } from './plan-fires.ts';
 
 /** A slot whose fire time is at most this late is simply due: the loop wakes at least every 30 s. */
-export const DEFAULT_GRACE_MS = 90 * SECOND;
+const DEFAULT_GRACE_MS = 90 * SECOND;
 /** Most slots recorded as missed per schedule per plan; older ones are only counted. */
-export const DEFAULT_MAX_MISSED_PER_SCHEDULE = 1000;
+const DEFAULT_MAX_MISSED_PER_SCHEDULE = 1000;
 
 export interface PlanInput {
   schedules: readonly Schedule[];

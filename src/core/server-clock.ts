@@ -20,7 +20,7 @@ export interface ClockEstimate {
 }
 
 /** Answers older than this no longer bound the offset (clocks drift). */
-export const CLOCK_BOUND_MAX_AGE_MS = 60 * 60 * 1000;
+const CLOCK_BOUND_MAX_AGE_MS = 60 * 60 * 1000;
 /** The `Date` header's resolution. */
 const DATE_RESOLUTION_MS = 1000;
 /** Bounds kept at most; older ones go first (a busy daemon answers thousands of calls an hour). */

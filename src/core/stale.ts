@@ -16,7 +16,7 @@ export interface SweepDecision {
   lastBuiltAt: Date | null;
 }
 
-export interface SweepInput {
+interface SweepInput {
   patterns: readonly string[];
   stale: StaleRule | null;
   /** Newest build (any status) per branch, as far as the history was read. */
@@ -25,7 +25,7 @@ export interface SweepInput {
 }
 
 /** Branches a sweep considers: literal names as written, and every known branch a glob matches. */
-export function sweepCandidates(patterns: readonly string[], known: Iterable<string>): string[] {
+function sweepCandidates(patterns: readonly string[], known: Iterable<string>): string[] {
   const found = new Set<string>();
   const names = [...known];
   for (const pattern of patterns) {

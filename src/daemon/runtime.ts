@@ -3,6 +3,10 @@
  * that tests and the status page listen to instead of polling.
  */
 import { EventEmitter } from 'node:events';
+
+/** True for an error that means another process holds the ledger's lock (retry soon). */
+export { isLedgerBusy } from '../adapters/ledger-busy.ts';
+
 import type { Logger } from '../adapters/logger.ts';
 import type { Schedule, SlotRecord } from '../core/model.ts';
 import type { Clock, CodeshipApi, LedgerStore } from '../ports.ts';

@@ -7,11 +7,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLedgerBusy } from '../adapters/ledger-busy.ts';
 import type { Logger } from '../adapters/logger.ts';
 import type { Config } from '../config.ts';
 import { CodeshipCronError, coerceError } from '../core/errors.ts';
-import type { Runtime } from '../daemon/runtime.ts';
+import { isLedgerBusy, type Runtime } from '../daemon/runtime.ts';
 import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { Metrics } from '../metrics.ts';
 import { createDashboardAuth } from './auth.ts';

@@ -3,7 +3,7 @@
  * inspect and steer a simulator: recorded requests, builds, faults, pushes by others, and a push
  * now. They are never recorded, rate limited or faulted.
  */
-import { CodeshipCronError, coerceError } from '../core/errors.ts';
+import { coerceError, SimulatorError } from './errors.ts';
 import { type FaultInjector, validateFaults } from './faults.ts';
 import type { ApiResponse } from './http-types.ts';
 import { type PushPlanner, validatePushes } from './pushes.ts';
@@ -11,7 +11,7 @@ import type { World } from './state.ts';
 import type { RequestRecord, SimBuild } from './types.ts';
 
 /** What the admin endpoints reach into. */
-export interface AdminTarget {
+interface AdminTarget {
   world: World;
   faults: FaultInjector;
   pushes: PushPlanner;
@@ -23,13 +23,13 @@ const PUSH_KEYS = ['project', 'branch', 'username'];
 const PUSH_EXAMPLE = '{"project": "acme/api", "branch": "main"}';
 
 /** Why a push could not be made: 400 for a bad request, 404 for an unknown project. */
-export type PushProblem = { status: 400 | 404; errors: string[] };
+type PushProblem = { status: 400 | 404; errors: string[] };
 
 /**
  * Someone else pushes now: `request` is `{project: name or UUID, branch, username?}`. Returns the
  * snapshot of the pushed build, or the problems with the request.
  */
-export function pushNow(
+function pushNow(
   target: Pick<AdminTarget, 'world' | 'pushes'>,
   request: unknown,
 ): SimBuild | PushProblem {
@@ -62,14 +62,14 @@ export function pushNow(
   return world.snapshot(world.push(record, branch as string, world.now(), pusher));
 }
 
-/** `pushNow` for code: the snapshot, or a CodeshipCronError `ERR_SIMULATOR_PUSH`. */
+/** `pushNow` for code: the snapshot, or a SimulatorError `ERR_SIMULATOR_PUSH`. */
 export function pushOrThrow(
   target: Pick<AdminTarget, 'world' | 'pushes'>,
   request: { project: string; branch: string; username?: string },
 ): SimBuild {
   const result = pushNow(target, request);
   if ('errors' in result) {
-    throw new CodeshipCronError('ERR_SIMULATOR_PUSH', `cannot push: ${result.errors.join('; ')}`);
+    throw new SimulatorError('ERR_SIMULATOR_PUSH', `cannot push: ${result.errors.join('; ')}`);
   }
   return result;
 }

@@ -3,16 +3,9 @@
  * permissions, and 404s for unknown projects and builds; then the handler of the route.
  */
 import { decodeBasic, type RateLimiter, type Tokens } from './auth.ts';
-import {
-  buildItems,
-  createBuild,
-  getBuild,
-  listBuilds,
-  restartBuild,
-  stopBuild,
-} from './builds.ts';
+import { createBuild, getBuild, listBuilds, stopBuild } from './builds.ts';
 import { type ApiRequest, type ApiResponse, errors, type Scope } from './http-types.ts';
-import { createProject, getProject, listProjects, updateProject } from './projects.ts';
+import { listProjects } from './projects.ts';
 import type { BuildRecord, ProjectRecord, World } from './state.ts';
 
 export const TWO_FACTOR_ERROR =
@@ -32,9 +25,6 @@ const P = '/organizations/:org/projects';
 const B = `${P}/:project/builds`;
 const ROUTES: RouteDef[] = [
   { method: 'GET', template: P, scope: 'project.read', handler: (s) => listProjects(s) },
-  { method: 'POST', template: P, scope: 'project.write', handler: (s) => createProject(s) },
-  { method: 'GET', template: `${P}/:project`, scope: 'project.read', handler: getProject },
-  { method: 'PUT', template: `${P}/:project`, scope: 'project.write', handler: updateProject },
   { method: 'GET', template: B, scope: 'build.read', handler: listBuilds },
   { method: 'POST', template: B, scope: 'build.write', handler: createBuild },
   {
@@ -45,22 +35,10 @@ const ROUTES: RouteDef[] = [
   },
   {
     method: 'POST',
-    template: `${B}/:build/restart`,
-    scope: 'build.write',
-    handler: (s, _p, b) => restartBuild(s, b),
-  },
-  {
-    method: 'POST',
     template: `${B}/:build/stop`,
     scope: 'build.write',
     handler: (s, _p, b) => stopBuild(s, b),
   },
-  ...(['pipelines', 'services', 'steps'] as const).map((kind) => ({
-    method: 'GET',
-    template: `${B}/:build/${kind}`,
-    scope: 'build.read',
-    handler: ((s, _p, b) => buildItems(s, b, kind)) as Handler,
-  })),
 ];
 
 /** Matches a path (with or without the /v2 prefix removed) against a template. */

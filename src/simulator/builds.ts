@@ -1,11 +1,10 @@
 /**
- * Build endpoints: list (newest first by first queued time; a build queued in the future is not
- * there yet), get, create/restart/stop (202, no body) and the sub-resources (pipelines for Basic,
- * services and steps for Pro; the other type gets an empty list).
+ * Build endpoints: list (newest first by queued time; a build queued in the future is not there
+ * yet), get, create and stop (202, no body).
  */
 import { type ApiResponse, errors, type Scope } from './http-types.ts';
 import { paginate } from './pagination.ts';
-import { renderBuild, renderPipelines, renderServices, renderSteps } from './render.ts';
+import { renderBuild } from './render.ts';
 import type { BuildRecord, ProjectRecord } from './state.ts';
 
 const ACCEPTED: ApiResponse = { status: 202 };
@@ -55,41 +54,8 @@ export function createBuild(scope: Scope, project: ProjectRecord): ApiResponse {
   return created === null ? ACCEPTED : { ...ACCEPTED, created };
 }
 
-/** POST …/builds/{build}/restart */
-export function restartBuild(scope: Scope, build: BuildRecord): ApiResponse {
-  scope.world.restartBuild(build, login(scope.user.username));
-  return ACCEPTED;
-}
-
 /** POST …/builds/{build}/stop */
 export function stopBuild(scope: Scope, build: BuildRecord): ApiResponse {
   scope.world.stopBuild(build);
   return ACCEPTED;
-}
-
-/** GET …/builds/{build}/pipelines|services|steps */
-export function buildItems(
-  scope: Scope,
-  build: BuildRecord,
-  kind: 'pipelines' | 'services' | 'steps',
-): ApiResponse {
-  const state = scope.world.stateOf(build);
-  const pro = build.project.type === 'pro';
-  const items =
-    kind === 'pipelines'
-      ? pro
-        ? []
-        : renderPipelines(build, state)
-      : !pro
-        ? []
-        : kind === 'services'
-          ? renderServices(build, state)
-          : renderSteps(build, state);
-  const { body, link } = paginate(
-    kind,
-    items,
-    scope.request.query,
-    `${buildsUrl(scope, build.project)}/${build.uuid}/${kind}`,
-  );
-  return { status: 200, body, headers: link === null ? {} : { Link: link } };
 }

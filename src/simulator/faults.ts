@@ -2,7 +2,7 @@
  * Fault injection: which request fails, and how, drawn from a seeded PRNG so a sequence is
  * reproducible. Faults apply to API routes only, optionally narrowed by `only` patterns.
  */
-import { CodeshipCronError } from '../core/errors.ts';
+import { SimulatorError } from './errors.ts';
 import { createPrng } from './ids.ts';
 import type { Faults } from './types.ts';
 
@@ -20,7 +20,7 @@ const KEYS = [...RATES, 'latencyMs', 'only', 'seed'];
 export function validateFaults(value: unknown): Faults {
   const issues: string[] = [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CodeshipCronError('ERR_SIMULATOR_FAULTS', 'invalid faults: must be a JSON object');
+    throw new SimulatorError('ERR_SIMULATOR_FAULTS', 'invalid faults: must be a JSON object');
   }
   const faults = value as Record<string, unknown>;
   for (const key of Object.keys(faults)) {
@@ -54,10 +54,7 @@ export function validateFaults(value: unknown): Faults {
     issues.push('only: must be a list of "METHOD /path" patterns, e.g. "POST /builds"');
   }
   if (issues.length > 0) {
-    throw new CodeshipCronError(
-      'ERR_SIMULATOR_FAULTS',
-      `invalid faults:\n  ${issues.join('\n  ')}`,
-    );
+    throw new SimulatorError('ERR_SIMULATOR_FAULTS', `invalid faults:\n  ${issues.join('\n  ')}`);
   }
   return faults as Faults;
 }

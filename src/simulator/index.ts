@@ -6,6 +6,7 @@
  */
 export { RATE_LIMIT_TEXT, TWO_FACTOR_ERROR } from './api.ts';
 export { DEMO_PASSWORD, DEMO_USERNAME, defaultSeed } from './default-seed.ts';
+export { SimulatorError } from './errors.ts';
 export { FaultInjector, matchesRoute, validateFaults } from './faults.ts';
 export { DEFAULT_PUSHER, validatePushes } from './pushes.ts';
 export { loadSeedFile, SeedError, validateSeed } from './seed.ts';

@@ -4,10 +4,23 @@
  * turns a running build `stopping` for STOPPING_MS, then `stopped`.
  */
 
-/** How long a stopped build shows `stopping` before `stopped`. */
-export const STOPPING_MS = 3_000;
+/** Every build status the API is known to send (a seed may give a build any of them). */
+export const BUILD_STATUSES = [
+  'initiated',
+  'waiting',
+  'testing',
+  'stopping',
+  'success',
+  'error',
+  'failed',
+  'stopped',
+  'infrastructure_failure',
+  'ignored',
+  'blocked',
+] as const;
 
-const RUNNING = new Set(['initiated', 'waiting', 'testing', 'stopping']);
+/** How long a stopped build shows `stopping` before `stopped`. */
+const STOPPING_MS = 3_000;
 
 /** One run of a build. Seeded runs are `fixed` (their status never moves unless stopped). */
 export interface Run {
@@ -47,11 +60,6 @@ export function runState(run: Run, nowMs: number): RunState {
   if (nowMs < finishAtMs)
     return { status: 'testing', allocatedAtMs: allocateAtMs, finishedAtMs: null };
   return { status: run.outcome, allocatedAtMs: allocateAtMs, finishedAtMs: finishAtMs };
-}
-
-/** True while a build has not reached a final status (restart ignores such builds). */
-export function isRunning(status: string): boolean {
-  return RUNNING.has(status);
 }
 
 /** True when a stop request moves this status to `stopping`. */

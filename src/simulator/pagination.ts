@@ -4,8 +4,8 @@
  * no first/prev, the last page no next/last).
  */
 
-export const DEFAULT_PER_PAGE = 30;
-export const MAX_PER_PAGE = 50;
+const DEFAULT_PER_PAGE = 30;
+const MAX_PER_PAGE = 50;
 
 function positiveInt(raw: string | undefined, fallback: number): number {
   if (raw === undefined || !/^\d+$/.test(raw)) return fallback;

@@ -2,7 +2,7 @@
  * Pushes by others: whether a create gets a push by someone else on its branch, and when, drawn
  * from a seeded PRNG so a sequence of creates always meets the same pushes.
  */
-import { CodeshipCronError } from '../core/errors.ts';
+import { SimulatorError } from './errors.ts';
 import { createPrng } from './ids.ts';
 import type { Pushes } from './types.ts';
 
@@ -14,12 +14,12 @@ const MAX_SPREAD_MS = 86_400_000;
 
 /**
  * Checks a Pushes object (from code or POST /_simulator/pushes), listing every problem; `null`
- * means no pushes. Throws a CodeshipCronError `ERR_SIMULATOR_PUSHES`.
+ * means no pushes. Throws a SimulatorError `ERR_SIMULATOR_PUSHES`.
  */
 export function validatePushes(value: unknown): Pushes | null {
   if (value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new CodeshipCronError(
+    throw new SimulatorError(
       'ERR_SIMULATOR_PUSHES',
       'invalid pushes: must be a JSON object or null',
     );
@@ -46,10 +46,7 @@ export function validatePushes(value: unknown): Pushes | null {
     issues.push(`username: must be a non-empty string (got ${JSON.stringify(username)})`);
   }
   if (issues.length > 0) {
-    throw new CodeshipCronError(
-      'ERR_SIMULATOR_PUSHES',
-      `invalid pushes:\n  ${issues.join('\n  ')}`,
-    );
+    throw new SimulatorError('ERR_SIMULATOR_PUSHES', `invalid pushes:\n  ${issues.join('\n  ')}`);
   }
   return pushes as unknown as Pushes;
 }

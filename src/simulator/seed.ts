@@ -3,12 +3,12 @@
  * JSON path (`organizations[0].projects[1].type`) and saying what was expected.
  */
 import { readFileSync } from 'node:fs';
-import { CodeshipCronError } from '../core/errors.ts';
-import { BUILD_STATUSES } from '../core/model.ts';
+import { SimulatorError } from './errors.ts';
+import { BUILD_STATUSES } from './lifecycle.ts';
 import type { SimulatorSeed } from './types.ts';
 
 /** A seed that cannot be used; `issues` lists every problem. Code `ERR_SIMULATOR_SEED`. */
-export class SeedError extends CodeshipCronError {
+export class SeedError extends SimulatorError {
   override name = 'SeedError';
   readonly issues: readonly string[];
   constructor(source: string, issues: readonly string[]) {

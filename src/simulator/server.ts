@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { answerAdmin, pushOrThrow } from './admin.ts';
 import { Api, routeTemplate } from './api.ts';
 import { RateLimiter, readCredential, Tokens } from './auth.ts';
 import { defaultSeed } from './default-seed.ts';
+import { coerceError, SimulatorError } from './errors.ts';
 import { type FaultDecision, FaultInjector } from './faults.ts';
 import type { ApiResponse } from './http-types.ts';
 import { PushPlanner } from './pushes.ts';
@@ -95,7 +95,7 @@ function checkOptions(options: SimulatorOptions): void {
     issues.push(`idSalt: must be a non-empty string (got ${JSON.stringify(salt)})`);
   }
   if (issues.length > 0) {
-    throw new CodeshipCronError(
+    throw new SimulatorError(
       'ERR_SIMULATOR_OPTIONS',
       `invalid simulator options:\n  ${issues.join('\n  ')}`,
     );
@@ -104,7 +104,7 @@ function checkOptions(options: SimulatorOptions): void {
 
 /**
  * Starts a simulator on `host` (default 127.0.0.1) and `port` (default 0: any free port).
- * Throws a SeedError for an invalid seed and a CodeshipCronError for invalid faults, pushes
+ * Throws a SeedError for an invalid seed and a SimulatorError for invalid faults, pushes
  * (`ERR_SIMULATOR_PUSHES`) or options (`ERR_SIMULATOR_OPTIONS`).
  */
 export async function startSimulator(

@@ -5,7 +5,7 @@
  */
 import { BranchHeads } from './heads.ts';
 import { commitSha, opaqueUuid } from './ids.ts';
-import { isRunning, isStoppable, type Run, runState } from './lifecycle.ts';
+import { isStoppable, type Run, runState } from './lifecycle.ts';
 import type { PushPlanner } from './pushes.ts';
 import { SCOPES } from './seed.ts';
 import type { SimBuild, SimulatorSeed } from './types.ts';
@@ -23,19 +23,6 @@ export interface OrgRecord {
   scopes: string[];
 }
 
-/** Project settings the API returns and PUT replaces; `null`-free, arrays default to []. */
-export interface ProjectSettings {
-  setup_commands: unknown[];
-  environment_variables: unknown[];
-  notification_rules: unknown[];
-  team_ids: unknown[];
-  test_pipelines: unknown[];
-  deployment_pipelines: unknown[];
-  build_on_pr_only: boolean;
-  branch_match: string;
-  branches: unknown[];
-}
-
 export interface ProjectRecord {
   uuid: string;
   id: number;
@@ -46,34 +33,28 @@ export interface ProjectRecord {
   repositoryProvider: string;
   createdAtMs: number;
   updatedAtMs: number;
-  settings: ProjectSettings;
-  /** Builds in creation order; the API lists them by `listedAtMs`, newest first. */
+  /** Builds in creation order; the API lists them by queued time, newest first. */
   builds: BuildRecord[];
 }
 
 export interface BuildRecord {
   uuid: string;
-  /** Global creation order: breaks ties of `listedAtMs`. */
+  /** Global creation order: breaks ties of queued times. */
   seq: number;
-  /**
-   * When the build was first queued: its list position (a Basic restart keeps it), and until
-   * then (a push in the future) the build is invisible.
-   */
-  listedAtMs: number;
   project: ProjectRecord;
   ref: string;
   branch: string;
   commitSha: string;
   commitMessage: string;
   username: string;
+  /** Its run; until `run.queuedAtMs` (a push in the future) the build is invisible. */
   run: Run;
-  runs: number;
   ghost: boolean;
   /** Queued by a push by someone else. */
   pusher: boolean;
 }
 
-export interface WorldOptions {
+interface WorldOptions {
   /** The server's clock (epoch ms). */
   now: () => number;
   buildDurationMs: number;
@@ -81,21 +62,6 @@ export interface WorldOptions {
   /** Mixed into new build UUIDs and pushed commits. */
   idSalt: string;
   pushes: PushPlanner;
-}
-
-/** Default settings of a new project, as the create fixtures show them. */
-export function emptySettings(): ProjectSettings {
-  return {
-    setup_commands: [],
-    environment_variables: [],
-    notification_rules: [],
-    team_ids: [],
-    test_pipelines: [],
-    deployment_pipelines: [],
-    build_on_pr_only: false,
-    branch_match: 'exclude',
-    branches: [],
-  };
 }
 
 /** All simulator state, and the build lifecycle operations of the API. */
@@ -169,7 +135,7 @@ export class World {
     return this.options.now();
   }
 
-  /** Adds a project to an organization (seed or POST .../projects). */
+  /** Adds a project of the seed to an organization. */
   addProject(
     org: OrgRecord,
     name: string,
@@ -187,7 +153,6 @@ export class World {
       repositoryProvider: 'github',
       createdAtMs: atMs,
       updatedAtMs: atMs,
-      settings: emptySettings(),
       builds: [],
     };
     this.projects.set(project.uuid, project);
@@ -206,11 +171,9 @@ export class World {
     const record: BuildRecord = {
       ...build,
       seq: this.nextSeq++,
-      listedAtMs: build.run.queuedAtMs,
       project,
       ref: `heads/${build.branch}`,
       commitMessage: `Update ${build.branch}`,
-      runs: 1,
       ghost: false,
     };
     project.builds.push(record);
@@ -280,27 +243,6 @@ export class World {
     return created;
   }
 
-  /** POST .../restart: ignored while running; Basic re-runs in place, Pro adds a new build on top. */
-  restartBuild(build: BuildRecord, username: string): void {
-    if (isRunning(this.stateOf(build).status)) return;
-    const { project } = build;
-    const nowMs = this.options.now();
-    if (project.type === 'basic') {
-      build.run = this.liveRun(project, build.branch, build.uuid, nowMs);
-      build.runs += 1;
-      return;
-    }
-    const uuid = this.newBuildUuid(project);
-    this.addBuild(project, {
-      uuid,
-      branch: build.branch,
-      commitSha: build.commitSha,
-      username,
-      pusher: false,
-      run: this.liveRun(project, build.branch, uuid, nowMs),
-    });
-  }
-
   /** POST .../stop: a waiting or testing build becomes stopping, later stopped; else no effect. */
   stopBuild(build: BuildRecord): void {
     if (isStoppable(this.stateOf(build).status)) build.run.stopAtMs = this.options.now();
@@ -312,14 +254,14 @@ export class World {
 
   /** Whether a build has been queued yet (a push in the future has not). */
   isVisible(build: BuildRecord): boolean {
-    return build.listedAtMs <= this.options.now();
+    return build.run.queuedAtMs <= this.options.now();
   }
 
-  /** A project's visible builds as the API lists them: newest first by first queued time. */
+  /** A project's visible builds as the API lists them: newest first by queued time. */
   listed(project: ProjectRecord): BuildRecord[] {
     return project.builds
       .filter((b) => this.isVisible(b))
-      .sort((a, b) => b.listedAtMs - a.listedAtMs || b.seq - a.seq);
+      .sort((a, b) => b.run.queuedAtMs - a.run.queuedAtMs || b.seq - a.seq);
   }
 
   /** A visible build of a project by UUID, or undefined. */

@@ -103,7 +103,7 @@ export interface SimulatorOptions {
   /** Pushes by others around creates; default none. */
   pushes?: Pushes | null;
   /**
-   * Mixed into the UUIDs of new builds (created, pushed, Pro restarts) so two simulators never
+   * Mixed into the UUIDs of new builds (created and pushed) so two simulators never
    * hand out the same ones; default a random UUID. Seeded history keeps its fixed UUIDs.
    */
   idSalt?: string;
@@ -166,7 +166,7 @@ export interface Simulator {
   /**
    * Someone else pushes to `branch` of `project` (its name or UUID) now: a new head commit and a
    * build of it queued now, by `username` (default the pushes' username, else `someone-else`).
-   * Throws a CodeshipCronError `ERR_SIMULATOR_PUSH` for an unknown project or an empty branch.
+   * Throws a SimulatorError `ERR_SIMULATOR_PUSH` for an unknown project or an empty branch.
    */
   push(project: string, branch: string, username?: string): SimBuild;
   /** Closes all connections (including held ones) and the server. */

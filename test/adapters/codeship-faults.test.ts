@@ -30,9 +30,10 @@ describe('rate limit and permissions', () => {
       headers: { authorization: `Basic ${basic}` },
     });
     const web = await projectUuid('acme/web');
-    const pending = h.client.getProject(web, { priority: 'trigger' });
+    const build = h.sim.builds().find((b) => b.projectUuid === web)!.uuid;
+    const pending = h.client.getBuild(web, build, { priority: 'trigger' });
     await until(() => h!.clock.sleeping > 0, 'the pacer to pause');
-    expect(h.seen().at(-1)).toBe(`GET /v2/org/projects/${web} 403`);
+    expect(h.seen().at(-1)).toBe(`GET /v2/org/projects/${web}/builds/${build} 403`);
     expect(h.client.pacer.stats().pausedUntil?.toISOString()).toBe('2025-03-01T12:01:01.000Z');
     expect(h.events.filter((e) => e.kind === 'rateLimited')).toEqual([
       { kind: 'rateLimited', pauseMs: 61_000 },
@@ -43,18 +44,18 @@ describe('rate limit and permissions', () => {
     expect(warn).toMatchObject({
       level: 'warn',
       pauseMs: 61_000,
-      endpoint: 'GET /organizations/:org/projects/:project',
+      endpoint: 'GET /organizations/:org/projects/:project/builds/:build',
     });
     // Calls made during the pause wait too.
     const during = h.client.listProjects();
     await h.clock.advance(60_999);
     expect(h.sim.requests()).toHaveLength(4);
     await h.clock.advance(1);
-    expect((await pending).uuid).toBe(web);
+    expect((await pending).uuid).toBe(build);
     await during;
     // The retry opened a fresh server window of three: one more fits, the next waits 60 s.
-    await h.client.getProject(web);
-    const fourth = h.client.getProject(web);
+    await h.client.getBuild(web, build);
+    const fourth = h.client.getBuild(web, build);
     await until(() => h!.clock.sleeping > 0, 'the pacer to wait for the window');
     expect(h.sim.requests()).toHaveLength(7);
     expect(h.client.pacer.stats()).toMatchObject({ inWindow: 3, queued: { normal: 1 } });
@@ -62,11 +63,11 @@ describe('rate limit and permissions', () => {
     await fourth;
     expect(h.sim.requests().filter((r) => r.status === 403)).toHaveLength(1);
     expect(h.seen().slice(3)).toEqual([
-      `GET /v2/org/projects/${web} 403`,
-      `GET /v2/org/projects/${web} 200`,
+      `GET /v2/org/projects/${web}/builds/${build} 403`,
+      `GET /v2/org/projects/${web}/builds/${build} 200`,
       'GET /v2/org/projects 200',
-      `GET /v2/org/projects/${web} 200`,
-      `GET /v2/org/projects/${web} 200`,
+      `GET /v2/org/projects/${web}/builds/${build} 200`,
+      `GET /v2/org/projects/${web}/builds/${build} 200`,
     ]);
   });
 

@@ -37,12 +37,13 @@ async function startHostileServer(): Promise<string> {
     }
     if (route === 'GET /v2/organizations/org-1/projects')
       return json(401, { errors: ['Unauthorized'] });
-    if (route === 'GET /v2/organizations/org-1/projects/p1') return json(503, { errors: ['down'] });
+    if (route === 'GET /v2/organizations/org-1/projects/p1/builds/b1')
+      return json(503, { errors: ['down'] });
     if (route === 'POST /v2/organizations/org-1/projects/p1/builds')
       return request.socket.destroy();
     if (route === 'GET /v2/organizations/org-1/projects/p1/builds')
       return json(200, { builds: 'nope' });
-    // PUT and anything else: never answer.
+    // Anything else (b2): never answer.
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -74,9 +75,9 @@ it('no password, token or Basic/Bearer header reaches a log line, an error messa
   const errors = [
     await rejectionOf(make('not-the-password').listProjects()),
     await rejectionOf(client.listProjects()),
-    await rejectionOf(client.getProject('p1')),
+    await rejectionOf(client.getBuild('p1', 'b1')),
     await rejectionOf(client.createBuild('p1', { branch: 'main' })),
-    await rejectionOf(client.updateProject('p1', { type: 'pro' })),
+    await rejectionOf(client.getBuild('p1', 'b2')),
     await rejectionOf(client.listBuilds('p1')[Symbol.asyncIterator]().next()),
   ];
   expect(errors.map((e) => e.code)).toEqual([

@@ -61,8 +61,8 @@ export interface Harness {
 
 const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The daemon's three loops (tick, send, reconcile) each sleep on the clock when idle. */
-const LOOPS = 3;
+/** The daemon's loops (tick, send, reconcile, server clock probe) each sleep on the clock when idle. */
+const LOOPS = 4;
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(options.start);

@@ -6,17 +6,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Ledger } from '../../src/adapters/ledger.ts';
+import { type Ledger, openLedger } from '../../src/adapters/ledger.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Runtime } from '../../src/daemon/runtime.ts';
 import { ScheduleSet } from '../../src/daemon/schedule-set.ts';
-import {
-  createApi,
-  createRuntime,
-  loadConfiguredSchedules,
-  openConfiguredLedger,
-} from '../../src/deps.ts';
+import { createApi, createRuntime, loadConfiguredSchedules } from '../../src/deps.ts';
 import { type HttpServer, startHttpServer } from '../../src/http/server.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type { SimulatorOptions } from '../../src/simulator/index.ts';
@@ -92,7 +87,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<HttpHa
   });
   const logger = createLogger({ level: 'silent' });
   const metrics = createMetrics();
-  const ledger = openConfiguredLedger(config);
+  const ledger = openLedger(config.databasePath);
   const schedules = new ScheduleSet();
   schedules.apply(loadConfiguredSchedules(config).files);
   const api = createApi(config, logger, clock, metrics.observer);

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BUILD_STATUSES } from '../../src/core/model.ts';
 import { defaultSeed, loadSeedFile, SeedError, startSimulator } from '../../src/simulator/index.ts';
+import { BUILD_STATUSES as SIMULATED_STATUSES } from '../../src/simulator/lifecycle.ts';
 import { startTestSimulator } from '../helpers/simulator.ts';
 
 const NOW = Date.parse('2025-03-01T12:00:00.000Z');
@@ -174,5 +176,11 @@ describe('loadSeedFile', () => {
     ).rejects.toThrow(
       'invalid simulator seed options.seed:\n  organizations: must be an array (got "none")',
     );
+  });
+});
+
+describe('build statuses', () => {
+  it('the simulator knows the same statuses as the product (it keeps its own copy)', () => {
+    expect([...SIMULATED_STATUSES]).toEqual([...BUILD_STATUSES]);
   });
 });
