@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseScheduleFile } from '../src/core/schedule.ts';
+import { parseScheduleFile } from '../src/core/schedule/file.ts';
 import { nextFireOf } from '../src/http/view.ts';
 import { startDaemon } from './helpers/daemon-process.ts';
 import { startTestSimulator, type TestSimulator } from './helpers/simulator.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatScheduleIssue } from '../src/core/errors.ts';
-import { parseScheduleFile } from '../src/core/schedule.ts';
+import { parseScheduleFile } from '../src/core/schedule/file.ts';
 
 const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
 const recipes = readme.slice(readme.indexOf('## Recipes'), readme.indexOf('## Time semantics'));

@@ -19,7 +19,7 @@ import {
 import { join, sep } from 'node:path';
 import type { ScheduleIssue } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
-import { findDuplicateNames, type NameAt, parseScheduleFile } from '../core/schedule.ts';
+import { findDuplicateNames, type NameAt, parseScheduleFile } from '../core/schedule/file.ts';
 
 export const SCHEDULE_FILE_PATTERN = /\.(ya?ml|json)$/i;
 /** Largest schedule file read (10,000 schedules take about 1 MB). */

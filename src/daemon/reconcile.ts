@@ -3,7 +3,7 @@
  * list (stopping at the oldest thing still looked for) serves discovery of every triggered slot
  * and the follow-up of every running build. The decisions are the core's; this file carries them out.
  */
-import { expectedDurationMs, nextCheckAt } from '../core/checks.ts';
+
 import {
   decideFollowUps,
   decidePending,
@@ -14,6 +14,7 @@ import {
 import { type CodeshipError, coerceError } from '../core/errors.ts';
 import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
+import { expectedDurationMs, nextCheckAt } from '../core/reconcile-pacing.ts';
 import { narrowed } from '../core/server-clock.ts';
 import { MINUTE } from '../core/time.ts';
 import type { LedgerStore } from '../ports.ts';
@@ -73,7 +74,7 @@ function policyOf(rt: Runtime) {
 
 /**
  * Which projects are due for a walk at `now`, and when the next one will be: the earliest
- * `nextCheckAt` of their open slots (core/checks.ts).
+ * `nextCheckAt` of their open slots (core/reconcile-pacing.ts).
  */
 export async function dueProjects(
   rt: Runtime,

@@ -1,6 +1,6 @@
 /**
  * The reconcile loop: the one scheduler of discovery and reconciliation. It walks each project's
- * build list when its open slots are due (core/checks.ts pacing, with the daemon's memory of walks
+ * build list when its open slots are due (core/reconcile-pacing.ts pacing, with the daemon's memory of walks
  * and build durations), lets a backlog of creates have the pacer first, and serves `look()`: a
  * fresh look at one project that a decision cannot wait for (an overlap check).
  */

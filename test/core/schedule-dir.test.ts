@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadScheduleDir, MAX_FILE_BYTES } from '../../src/adapters/schedule-dir.ts';
 import { formatScheduleIssue } from '../../src/core/errors.ts';
-import { MAX_ISSUES_PER_FILE } from '../../src/core/schedule.ts';
+import { MAX_ISSUES_PER_FILE } from '../../src/core/schedule/file.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { parseScheduleDocument, parseScheduleFile } from '../../src/core/schedule.ts';
-import { readFastTree } from '../../src/core/schedule-fast.ts';
+import { readFastTree } from '../../src/core/schedule/fast.ts';
+import { parseScheduleDocument, parseScheduleFile } from '../../src/core/schedule/file.ts';
 
 const OPTIONS = { defaultTimezone: 'Europe/Berlin' };
 

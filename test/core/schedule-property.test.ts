@@ -4,12 +4,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { nextFireAfter } from '../../src/core/cron.ts';
+import { SCHEDULE_KEYS } from '../../src/core/schedule/fields.ts';
 import {
   type ParsedFile,
   parseScheduleDocument,
   parseScheduleFile,
-} from '../../src/core/schedule.ts';
-import { SCHEDULE_KEYS } from '../../src/core/schedule-fields.ts';
+} from '../../src/core/schedule/file.ts';
 
 const OPTIONS = { defaultTimezone: 'Europe/Berlin' };
 const SEEDS = ['valid', 'invalid'].flatMap((kind) =>

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseScheduleFile } from '../../src/core/schedule.ts';
 import {
   FILE_KEYS,
   MAX_BRANCHES,
   MAX_LENGTHS,
   SCHEDULE_KEYS,
   STALE_KEYS,
-} from '../../src/core/schedule-fields.ts';
+} from '../../src/core/schedule/fields.ts';
+import { parseScheduleFile } from '../../src/core/schedule/file.ts';
 
 const schema = JSON.parse(readFileSync('schedules.schema.json', 'utf8'));
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);

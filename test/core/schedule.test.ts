@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatScheduleIssue } from '../../src/core/errors.ts';
-import { findDuplicateNames, parseScheduleFile } from '../../src/core/schedule.ts';
+import { findDuplicateNames, parseScheduleFile } from '../../src/core/schedule/file.ts';
 
 const OPTIONS = { defaultTimezone: 'America/New_York' };
 

@@ -10,7 +10,7 @@
  * without escapes, whole numbers of up to 15 digits, and durations such as `15m`.
  */
 import { LineCounter, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { SCHEDULE_KEYS, STALE_KEYS } from './schedule-fields.ts';
+import { SCHEDULE_KEYS, STALE_KEYS } from './fields.ts';
 
 /** A file read by the fast path: its root mapping and the line starts its node offsets refer to. */
 export interface FastTree {

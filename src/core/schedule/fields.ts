@@ -2,17 +2,17 @@
  * The fields of a schedule entry: which keys exist and how each value is checked. Each check
  * returns the value or a message `what is wrong (what was expected)`. Pure.
  */
-import { checkBranchPattern } from './branch-glob.ts';
-import { canonicalTimeZone, isKnownTimeZone } from './cron-zone.ts';
-import { closestMatch } from './did-you-mean.ts';
+import { checkBranchPattern } from '../branch-glob.ts';
+import { canonicalTimeZone, isKnownTimeZone } from '../cron-zone.ts';
+import { closestMatch } from '../did-you-mean.ts';
 import {
   OVERLAP_POLICIES,
   type OverlapPolicy,
   UNCHANGED_POLICIES,
   type UnchangedPolicy,
-} from './model.ts';
-import { quoteInput } from './quote.ts';
-import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
+} from '../model.ts';
+import { quoteInput } from '../quote.ts';
+import { DAY, HOUR, MINUTE, parseDuration, SECOND } from '../time.ts';
 
 /** Keys a file may hold at its top level (`$schema` lets JSON files name the schema). */
 export const FILE_KEYS = ['schedules', '$schema'] as const;

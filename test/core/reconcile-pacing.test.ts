@@ -4,7 +4,7 @@ import {
   DEFAULT_EXPECTED_MS,
   expectedDurationMs,
   nextCheckAt,
-} from '../../src/core/checks.ts';
+} from '../../src/core/reconcile-pacing.ts';
 import { MINUTE, SECOND } from '../../src/core/time.ts';
 
 const at = (iso: string) => new Date(iso);

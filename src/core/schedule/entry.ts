@@ -2,11 +2,10 @@
  * One entry of `schedules:` -> a Schedule with defaults applied, or every problem with it. Pure.
  */
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from 'yaml';
-import { checkCronExpression } from './cron.ts';
-import type { ScheduleIssue } from './errors.ts';
-import type { OverlapPolicy, Schedule, UnchangedPolicy } from './model.ts';
-import { clip, quoteInput } from './quote.ts';
-import type { Locator, ParseOptions } from './schedule.ts';
+import { checkCronExpression } from '../cron.ts';
+import type { ScheduleIssue } from '../errors.ts';
+import type { OverlapPolicy, Schedule, UnchangedPolicy } from '../model.ts';
+import { clip, quoteInput } from '../quote.ts';
 import {
   type Checked,
   checkBoolean,
@@ -22,14 +21,9 @@ import {
   MAX_LENGTHS,
   SCHEDULE_KEYS,
   unknownKeyMessage,
-} from './schedule-fields.ts';
-import {
-  type Field,
-  readBranches,
-  readStale,
-  shortestIntervalMs,
-  toPlain,
-} from './schedule-parts.ts';
+} from './fields.ts';
+import { type Field, readBranches, readStale, shortestIntervalMs, toPlain } from './parts.ts';
+import type { Locator, ParseOptions } from './types.ts';
 
 export interface ReadEntry {
   readonly schedule: Schedule | null;

@@ -2,6 +2,7 @@
  * Schedule files (PRODUCT.md, "Schedule files"): text in, validated schedules and every problem
  * out, each located by line. Pure: the folder is read by `adapters/schedule-dir.ts`.
  */
+
 import {
   type Document,
   isAlias,
@@ -13,17 +14,13 @@ import {
   type Pair,
   parseDocument,
 } from 'yaml';
-import type { ScheduleIssue } from './errors.ts';
-import type { Schedule } from './model.ts';
-import { clip, quoteInput } from './quote.ts';
-import { readEntry } from './schedule-entry.ts';
-import { readFastTree } from './schedule-fast.ts';
-import { FILE_KEYS, unknownKeyMessage } from './schedule-fields.ts';
-
-export interface ParseOptions {
-  /** Zone of entries that name none (DEFAULT_TIMEZONE, already validated). */
-  readonly defaultTimezone: string;
-}
+import type { ScheduleIssue } from '../errors.ts';
+import type { Schedule } from '../model.ts';
+import { clip, quoteInput } from '../quote.ts';
+import { readEntry } from './entry.ts';
+import { readFastTree } from './fast.ts';
+import { FILE_KEYS, unknownKeyMessage } from './fields.ts';
+import type { Locator, ParseOptions } from './types.ts';
 
 export interface ParsedFile {
   readonly schedules: Schedule[];
@@ -42,10 +39,6 @@ export interface NameAt {
 }
 
 /** Reads a node's line; a document-level helper shared with the entry reader. */
-export interface Locator {
-  line(node: Node | Pair | null | undefined): number;
-  resolve(node: unknown): unknown;
-}
 
 const EXPECTED_TOP = 'expected a top-level "schedules:" list';
 
@@ -104,7 +97,7 @@ function emptyText(text: string): boolean {
  * first for `*.json`. Never throws: every problem, syntax included, is an issue; `schedules` is
  * empty whenever `issues` is not, so a file is used whole or not at all.
  *
- * Files of the common shape are read by the fast path (`schedule-fast.ts`); whenever it declines a
+ * Files of the common shape are read by the fast path (`fast.ts`); whenever it declines a
  * file or finds any problem in it, the file is read again by `parseScheduleDocument`, so every
  * issue comes from the one full reader and its messages and lines never depend on the path.
  */
@@ -340,3 +333,5 @@ export function findDuplicateNames(
   }
   return issues;
 }
+
+export type { Locator, ParseOptions } from './types.ts';

@@ -3,10 +3,9 @@
  * interval the jitter rule compares against. Pure.
  */
 import { isMap, isScalar, type Node, type Pair } from 'yaml';
-import { checkCronExpression, firesBetween } from './cron.ts';
-import type { StaleRule } from './model.ts';
-import { clip, quoteInput } from './quote.ts';
-import type { Locator } from './schedule.ts';
+import { checkCronExpression, firesBetween } from '../cron.ts';
+import type { StaleRule } from '../model.ts';
+import { clip, quoteInput } from '../quote.ts';
 import {
   checkBranch,
   checkDuration,
@@ -16,7 +15,8 @@ import {
   MAX_BRANCHES,
   STALE_KEYS,
   unknownKeyMessage,
-} from './schedule-fields.ts';
+} from './fields.ts';
+import type { Locator } from './types.ts';
 
 /** A key of an entry: its pair (for the line), its plain value and its resolved node. */
 export interface Field {
