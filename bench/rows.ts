@@ -1,5 +1,5 @@
 /**
- * The figures the bench prints, in order, with the contract's targets (PRODUCT.md, Performance).
+ * The figures the bench prints, in order, with the contract's targets (README, "Performance").
  * A target is checked on the median; `missBy` says by how much a miss misses.
  */
 

@@ -11,7 +11,7 @@ import { parseDuration } from '../src/core/time.ts';
 const ROOT = join(import.meta.dirname, '..');
 const UNIT_PATH = join(ROOT, 'deploy', 'codeship-cron.service');
 const UNIT_TEXT = readFileSync(UNIT_PATH, 'utf8');
-/** The daemon's own shutdown grace (PRODUCT.md, the daemon's SIGTERM budget). */
+/** The daemon's own shutdown grace (README, "The ledger and exactly-once": Shutdown). */
 const DAEMON_STOP_GRACE_MS = 20_000;
 
 type Unit = Map<string, Map<string, string[]>>;

@@ -8,28 +8,15 @@ import { loadScheduleDir } from '../adapters/schedule-dir.ts';
 import { loadConfig } from '../config.ts';
 import { isBranchGlob } from '../core/branch-glob.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
-import { zoneOffsetMs } from '../core/cron-zone.ts';
 import { didYouMean, listNames } from '../core/did-you-mean.ts';
 import { formatScheduleIssue } from '../core/errors.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule } from '../core/model.ts';
 import { formatDuration, parseInstant, toIso } from '../core/time.ts';
+import { formatWallTime } from '../core/wall-time.ts';
 import { type Command, parseCommandArgs, parsePositiveInt, UsageError } from './context.ts';
 
 export const MAX_COUNT = 1000;
-
-/** `Sun 2026-03-29 03:00:00 +02:00`: the instant as a wall time of `timezone`. */
-export function formatWallTime(at: Date, timezone: string): string {
-  const offsetMs = zoneOffsetMs(timezone, at.getTime());
-  const wall = new Date(at.getTime() + offsetMs).toISOString();
-  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][
-    new Date(at.getTime() + offsetMs).getUTCDay()
-  ];
-  const sign = offsetMs < 0 ? '-' : '+';
-  const abs = Math.abs(offsetMs) / 60_000;
-  const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return `${weekday} ${wall.slice(0, 10)} ${wall.slice(11, 19)} ${offset}`;
-}
 
 function fires(schedule: Schedule, from: Date, count: number): Date[] {
   const result: Date[] = [];

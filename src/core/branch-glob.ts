@@ -63,3 +63,13 @@ export function checkBranchPattern(pattern: string): string | null {
   }
   return null;
 }
+
+/**
+ * What is wrong with `name` as one concrete branch (a manual trigger's `--branch`), or null: the
+ * same rules as a pattern (git's ref format), and no glob.
+ */
+export function checkBranchName(name: string): string | null {
+  const problem = checkBranchPattern(name);
+  if (problem !== null) return problem;
+  return name.includes('*') ? 'contains "*" (name one branch, not a glob)' : null;
+}

@@ -2,7 +2,7 @@
  * Cron date math: the only importer of croner. Used solely to compute fire times after a given
  * instant; firing is the daemon's own loop.
  *
- * Semantics (PRODUCT.md, "Time semantics"): day-of-month and day-of-week combine with OR; each
+ * Semantics (README, "Time semantics"): day-of-month and day-of-week combine with OR; each
  * expression is evaluated in its own zone; a wall time skipped by a spring-forward change fires
  * once at the first instant after the gap; a wall time that occurs twice fires once, at its first
  * occurrence, unless the expression fires at least hourly (its hour field covers all 24 hours),

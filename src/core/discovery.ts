@@ -1,7 +1,7 @@
 /**
  * Build discovery and reconciliation decisions. `POST …/builds` answers 202 with no body, so the
  * daemon finds the build it started in the project's newest-first build list and claims it
- * (PRODUCT.md, "The ledger and exactly-once"). Pure: the shell walks the list, calls these, and
+ * (README, "The ledger and exactly-once" and "Build identity"). Pure: the shell walks the list, calls these, and
  * writes what they decide to the ledger.
  */
 import { isFinalStatus, type RemoteBuild, refForBranch } from './model.ts';

@@ -103,7 +103,7 @@ export interface Project {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/** States of a slot in the ledger (PRODUCT.md, "The ledger and exactly-once"). */
+/** States of a slot in the ledger (README, "The ledger and exactly-once"). */
 export type SlotState = 'pending' | 'triggered' | 'running' | 'finished' | 'skipped' | 'failed';
 
 /** Normalises a branch name to the ref the API needs: `heads/<branch>` (idempotent). */

@@ -1,7 +1,7 @@
 /**
  * The tick planner: which slots of which schedules fire now, which are recorded as missed or
  * disabled, and when the next one becomes due. Pure: `now` is an input, nothing is read or
- * written; the daemon records and triggers what the plan lists (PRODUCT.md, "Time semantics" and
+ * written; the daemon records and triggers what the plan lists (README, "Time semantics" and
  * "The ledger and exactly-once").
  */
 import { jitterOffsetMs } from './jitter.ts';

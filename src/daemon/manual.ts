@@ -3,15 +3,14 @@
  * create, then discovery). Used by `codeship-cron trigger` and the status page's button.
  */
 
-import { matchBranch } from '../core/branch-glob.ts';
+import { checkBranchName, matchBranch } from '../core/branch-glob.ts';
 import { CodeshipCronError } from '../core/errors.ts';
 import type { NewSlot, Schedule, SlotRecord } from '../core/model.ts';
+import { quoteInput } from '../core/quote.ts';
 import type { Runtime } from './runtime.ts';
 import { readSweep, sweepRows } from './sweep.ts';
 import { isSweep } from './tick.ts';
 import { sendSlot } from './trigger.ts';
-
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/$)(?!.*\.lock$)[^\s~^:?*[\\]+$/;
 
 export interface ManualOptions {
   /** Fire this branch only; it must match the schedule's branches or globs unless `anyBranch`. */
@@ -23,8 +22,12 @@ export interface ManualOptions {
 
 /** Throws ERR_BRANCH_INVALID or ERR_BRANCH_NOT_IN_SCHEDULE when `branch` may not be fired. */
 function checkBranch(schedule: Schedule, branch: string, anyBranch: boolean): void {
-  if (!BRANCH.test(branch)) {
-    throw new CodeshipCronError('ERR_BRANCH_INVALID', `"${branch}" is not a valid branch name`);
+  const problem = checkBranchName(branch);
+  if (problem !== null) {
+    throw new CodeshipCronError(
+      'ERR_BRANCH_INVALID',
+      `${quoteInput(branch)} is not a valid branch name: it ${problem}`,
+    );
   }
   if (anyBranch || schedule.branches.some((pattern) => matchBranch(pattern, branch))) return;
   throw new CodeshipCronError(

@@ -9,8 +9,11 @@
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule, SlotState } from '../core/model.ts';
+import { formatInZone } from '../core/wall-time.ts';
 import { type StatusRow, toStatusRow } from '../daemon/status-view.ts';
 import type { LedgerStore } from '../ports.ts';
+
+export { formatInZone };
 
 /** Slots that count toward the success rate (the issue's "last 30 slots"). */
 export const SUCCESS_WINDOW = 30;
@@ -60,29 +63,6 @@ export async function successRate(ledger: LedgerStore, schedule: string): Promis
     succeeded,
     percent: rows.length === 0 ? null : Math.round((succeeded / rows.length) * 100),
   };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** `YYYY-MM-DD HH:mm:ss ZONE` on the wall clock of `timezone`. */
-export function formatInZone(at: Date, timezone: string): string {
-  let format = formatters.get(timezone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short',
-    });
-    formatters.set(timezone, format);
-  }
-  const part = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
-  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
 }
 
 /** When `schedule` fires next after `now`: its next nominal slot moved by its stable jitter. */

@@ -1,6 +1,6 @@
 /**
  * The Codeship API v2 simulator: a faithful stand-in for the retired service (see
- * shared/codeship-api/REFERENCE.md), used by the tests, the demo and the benchmarks on loopback.
+ * docs/codeship-api.md), used by the tests, the demo and the benchmarks on loopback.
  * Start one with `startSimulator()`; inspect it with `requests()` and `builds()`; steer it with
  * `setFaults()`, `setPushes()`, `push()` and `setClockOffset()`.
  */

@@ -1,5 +1,5 @@
 /**
- * JSON bodies shaped like the real API's (see shared/codeship-api/fixtures): projects with `Z`
+ * JSON bodies shaped like the real API's (see test/fixtures/codeship-api): projects with `Z`
  * times, builds with `+00:00` times, Basic/Pro differences, links under the simulator's own base.
  */
 import { commitSha } from './ids.ts';

@@ -146,8 +146,17 @@ describe('with DASHBOARD_TOKEN: bearer', () => {
     });
     expect(badBranch).toMatchObject({
       status: 400,
-      json: { error: '"a..b" is not a valid branch name' },
+      json: { error: '"a..b" is not a valid branch name: it contains ".."' },
     });
+    // One validator for branches everywhere: what a schedule file refuses, the button refuses.
+    for (const branch of ['heads/x', 'a//b', 'rel*']) {
+      const refused = await harness.request(TRIGGER, {
+        method: 'POST',
+        headers: bearer(TOKEN),
+        body: JSON.stringify({ branch }),
+      });
+      expect(refused.status, branch).toBe(400);
+    }
     const text = await harness.request(TRIGGER, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },

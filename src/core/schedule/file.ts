@@ -1,5 +1,5 @@
 /**
- * Schedule files (PRODUCT.md, "Schedule files"): text in, validated schedules and every problem
+ * Schedule files (README, "Schedules"): text in, validated schedules and every problem
  * out, each located by line. Pure: the folder is read by `adapters/schedule-dir.ts`.
  */
 
