@@ -11,6 +11,8 @@ import { MINUTE, SECOND } from './time.ts';
 export const DEFAULT_EXPECTED_MS = 20 * SECOND;
 /** The first look at a build comes no later than this, however long builds usually take. */
 const MAX_FIRST_LOOK_MS = 15 * MINUTE;
+/** A manual trigger's build is first looked for this long after its create. */
+export const MANUAL_FIRST_LOOK_MS = 5 * SECOND;
 /** A create with an unknown outcome is first looked for this long after it was sent. */
 const UNKNOWN_FIRST_LOOK_MS = 10 * SECOND;
 const MIN_BACKOFF_MS = 15 * SECOND;
@@ -22,6 +24,10 @@ export interface CheckSlot {
   outcomeUnknown: boolean;
   /** When its latest create was sent (null: not sent yet, nothing to look for). */
   lastAttemptAt: Date | null;
+  /** Someone pressed "Trigger now" (or ran `trigger`) and waits for the build. */
+  manual?: boolean;
+  /** The slot's build is known (its UUID is in the ledger). */
+  buildUuid?: string | null;
 }
 
 interface CheckPolicy {
@@ -57,6 +63,12 @@ export function nextCheckAt(
   // Our clock throughout: the build's queued_at is in Codeship's (README, "Build identity"), and
   // it was queued while the create was served, so the send time stands for it.
   const startMs = sentMs;
+  // A manual trigger has someone waiting: its build is looked for right after the create, as
+  // a scheduled one would be if the daemon did not pace for economy.
+  const soonMs = sentMs + MANUAL_FIRST_LOOK_MS;
+  if (slot.manual && slot.state === 'triggered' && !slot.buildUuid && walked < soonMs) {
+    return new Date(soonMs);
+  }
   const expectedEndMs = startMs + Math.min(Math.max(expectedMs, 0), MAX_FIRST_LOOK_MS);
   let atMs: number;
   if (walked < expectedEndMs) atMs = expectedEndMs;

@@ -86,3 +86,14 @@ describe('expectedDurationMs', () => {
     expect(expectedDurationMs([4, 1, 3, 2])).toBe(2.5);
   });
 });
+
+describe('nextCheckAt for a manual trigger', () => {
+  it('looks for its build 5 s after the create, however long builds take, then paces as usual', () => {
+    const manual = slot({ manual: true, buildUuid: null });
+    expect(iso(nextCheckAt(manual, null, 10 * MINUTE, POLICY))).toBe('2026-06-01T10:00:05.000Z');
+    expect(iso(nextCheckAt(manual, at('2026-06-01T10:00:05Z'), 10 * MINUTE, POLICY))).toBe(
+      '2026-06-01T10:10:00.000Z',
+    );
+    expect(iso(nextCheckAt(slot({}), null, 10 * MINUTE, POLICY))).toBe('2026-06-01T10:10:00.000Z');
+  });
+});
