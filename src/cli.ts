@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
+import { pino } from 'pino';
+import { createLogger } from './adapters/logger.ts';
 import type { Command, CommandContext } from './commands/context.ts';
 import { UsageError } from './commands/context.ts';
 import { commandHelp, isCommand, overviewHelp, synopsis } from './commands/usage.ts';
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
     signal: controller.signal,
     onReload: (listener) => reloadListeners.push(listener),
     readSecret: (path) => readFileSync(path, 'utf8'),
+    logger: (level, base = {}) =>
+      createLogger({ level, base, destination: pino.destination({ dest: 2, sync: true }) }),
   };
   try {
     const module = (await import(`./commands/${name}.js`)) as { default: Command };

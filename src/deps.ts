@@ -1,8 +1,3 @@
-/**
- * The composition root: the one place adapters are built and wired into a Runtime. Commands ask
- * for what they use; nothing here reads `process`.
- */
-import { pino } from 'pino';
 import { createCodeshipClient, DEFAULT_REQUEST_TIMEOUT_MS } from './adapters/codeship-client.ts';
 import type { ClientObserver } from './adapters/codeship-request.ts';
 import { openLedger } from './adapters/ledger.ts';
@@ -66,18 +61,6 @@ export function createRuntime(parts: RuntimeParts): Runtime {
 /** The root logger for a command. */
 export function createRootLogger(config: Config, base: Record<string, unknown> = {}): Logger {
   return createLogger({ level: config.logLevel, base });
-}
-
-/**
- * The logger of a one-shot command (`trigger`, `check`, …): JSON lines on stderr, so stdout holds
- * only the command's own output and `--json` stays one document.
- */
-export function createCommandLogger(config: Config, base: Record<string, unknown> = {}): Logger {
-  return createLogger({
-    level: config.logLevel,
-    base,
-    destination: pino.destination({ dest: 2, sync: true }),
-  });
 }
 
 /** Opens the ledger at DATABASE_PATH (creating it). */

@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import type { ScheduleCheck } from '../core/api-check.ts';
 import { formatScheduleIssue, type ScheduleIssue } from '../core/errors.ts';
 import { checkAgainstApi } from '../daemon/api-check.ts';
-import { createApi, createCommandLogger } from '../deps.ts';
+import { createApi } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 /** `nightly-api: ok (acme/api: main; release/* matches release/1.0, release/2.0)`. */
@@ -32,7 +32,7 @@ const check: Command = async (context) => {
     );
     return 1;
   }
-  const api = createApi(config, createCommandLogger(config, { command: 'check' }));
+  const api = createApi(config, context.logger(config.logLevel, { command: 'check' }));
   const report = await checkAgainstApi(api, loaded.schedules, { signal: context.signal });
   const problems: ScheduleIssue[] = [...loaded.issues, ...report.checks.flatMap((c) => c.problems)];
   if (values.json) {

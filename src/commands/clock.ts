@@ -3,9 +3,7 @@
  * the daemon learns it for build identity (README, "Build identity"): a few cheap API answers,
  * each bounding the offset by its `Date` header, intersected. Needs only the API settings.
  */
-import { pino } from 'pino';
 import { createCodeshipClient } from '../adapters/codeship-client.ts';
-import { createLogger } from '../adapters/logger.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { loadConfig, requireApi } from '../config.ts';
 import { offsetOf, widthOf } from '../core/server-clock.ts';
@@ -18,11 +16,7 @@ const clock: Command = async (context) => {
     throw new UsageError(`--samples must be an integer from 1 to 20 (got "${values.samples}")`);
   }
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
-  // Logs go to stderr so `--json` output stays parseable.
-  const logger = createLogger({
-    level: config.logLevel,
-    destination: pino.destination({ dest: 2, sync: true }),
-  });
+  const logger = context.logger(config.logLevel, { command: 'clock' });
   const client = createCodeshipClient({ api: requireApi(config), clock: systemClock, logger });
   // Authentication is the first answer; each project list after it is one more bound.
   for (let i = 0; i < samples; i += 1) await client.listProjects({ signal: context.signal });

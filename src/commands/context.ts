@@ -3,7 +3,8 @@
  * and tests can run them in-process with their own streams, env and abort signal.
  */
 import { parseArgs } from 'node:util';
-import type { Env, ReadSecretFile } from '../config.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Config, Env, ReadSecretFile } from '../config.ts';
 import { CodeshipCronError } from '../core/errors.ts';
 import { COMMAND_SPECS, type CommandName } from './usage.ts';
 
@@ -21,6 +22,11 @@ export interface CommandContext {
   /** Registers a listener for SIGHUP (reload). */
   readonly onReload: (listener: () => void) => void;
   readonly readSecret: ReadSecretFile;
+  /**
+   * The logger of a one-shot command: pino JSON on stderr, so stdout holds only the command's
+   * output (one JSON document with `--json`).
+   */
+  readonly logger: (level: Config['logLevel'], base?: Record<string, unknown>) => Logger;
 }
 
 /** A command returns its exit code: 0 ok, 1 failure or invalid input, 2 usage error. */

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../config.ts';
 import type { Project } from '../core/model.ts';
-import { createApi, createCommandLogger } from '../deps.ts';
+import { createApi } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 /** Plain-text table with a header line, columns padded to the widest cell. */
@@ -20,7 +20,7 @@ export function formatProjectTable(projects: readonly Project[]): string {
 const projects: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'projects');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
-  const client = createApi(config, createCommandLogger(config, { command: 'projects' }));
+  const client = createApi(config, context.logger(config.logLevel, { command: 'projects' }));
   const list = (await client.listProjects({ signal: context.signal })).sort((a, b) =>
     a.name.localeCompare(b.name),
   );

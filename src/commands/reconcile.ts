@@ -1,13 +1,13 @@
 /** `codeship-cron reconcile`: one reconciliation pass over every open slot, then exit. */
 import { loadConfig } from '../config.ts';
 import { reconcileOnce } from '../daemon/reconcile.ts';
-import { createCommandLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
+import { loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs } from './context.ts';
 
 const reconcile: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'reconcile');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
-  const logger = createCommandLogger(config, { command: 'reconcile' });
+  const logger = context.logger(config.logLevel, { command: 'reconcile' });
   const rt = openCommandRuntime(config, loadConfiguredSchedules(config).schedules, logger);
   const { ledger } = rt;
   try {

@@ -10,7 +10,7 @@ import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { formatDuration, parseDuration, SECOND } from '../core/time.ts';
 import { triggerManually } from '../daemon/manual.ts';
 import { describeState, type StatusRow, toStatusRow } from '../daemon/status-view.ts';
-import { createCommandLogger, loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
+import { loadConfiguredSchedules, openCommandRuntime } from '../deps.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
 /** A daemon that said it was alive this recently runs on the ledger (its ticks beat every 10 s). */
@@ -47,10 +47,9 @@ const trigger: Command = async (context) => {
       `no schedule named "${name}" in ${config.schedulesDir}${didYouMean(name, names)}${hint}; known: ${listNames(names)}`,
     );
   }
-  const logger = createCommandLogger(
-    { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
-    { command: 'trigger' },
-  );
+  const logger = context.logger(config.logLevel === 'info' ? 'warn' : config.logLevel, {
+    command: 'trigger',
+  });
   const rt = openCommandRuntime(config, schedules, logger);
   const { ledger } = rt;
   try {
