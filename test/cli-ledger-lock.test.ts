@@ -62,6 +62,8 @@ it('stays responsive and loses no slot while another process holds the ledger lo
     slowestMs = Math.max(slowestMs, performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // The loop never waited 5 s for the lock: probes answered in well under a second throughout.
+  expect(slowestMs).toBeLessThan(1000);
   const warned = await daemon.waitFor(
     (l) => l.msg === 'ledger is locked by another process; retrying',
     5_000,
@@ -71,8 +73,6 @@ it('stays responsive and loses no slot while another process holds the ledger lo
   other.close();
   const releasedAt = new Date();
   await daemon.waitFor((l) => l.msg === 'ledger lock released', 10_000);
-  // The loop never waited 5 s for the lock: probes answered in well under a second throughout.
-  expect(slowestMs).toBeLessThan(1000);
 
   // Every second of the locked window is in the ledger (fired late or recorded as missed).
   await new Promise((resolve) => setTimeout(resolve, 1500));

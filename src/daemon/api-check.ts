@@ -178,9 +178,6 @@ export async function logStartCheck(
     );
   } catch (raw) {
     if (signal.aborted) return;
-    logger.warn(
-      { err: { message: coerceError(raw).message } },
-      'schedule check failed; the schedules run as they are',
-    );
+    logger.warn({ err: coerceError(raw) }, 'schedule check failed; the schedules run as they are');
   }
 }

@@ -70,6 +70,14 @@ const spec = (idempotent: boolean): RequestSpec => ({
   priority: 'normal',
 });
 
+/** The call's error, or its answer without the body (a failing test must not print megabytes). */
+function outcome(promise: Promise<{ status: number; body: string }>): Promise<unknown> {
+  return promise.then(
+    (answer) => ({ status: answer.status, bytes: answer.body.length }),
+    (error: unknown) => error,
+  );
+}
+
 function transport(baseUrl: string) {
   return createTransport({
     baseUrl,
@@ -81,27 +89,27 @@ function transport(baseUrl: string) {
   });
 }
 
-describe('response bodies over 8 MB', () => {
+describe('response bodies over 8 MB', { timeout: 30_000 }, () => {
   it('fail a read with ERR_CODESHIP_RESPONSE_TOO_LARGE, unread past the cap and not retried', async () => {
-    const api = await hugeBody(200 * 1024 * 1024, false);
-    await expect(transport(api.url).exchange(spec(true))).rejects.toMatchObject({
+    const api = await hugeBody(64 * 1024 * 1024, false);
+    expect(await outcome(transport(api.url).exchange(spec(true)))).toMatchObject({
       code: 'ERR_CODESHIP_RESPONSE_TOO_LARGE',
       message: `GET /organizations/:org/projects: response body larger than ${MAX_RESPONSE_BYTES} bytes, not read further (expected at most 8 MB)`,
     });
-    expect(api.sent()).toBeLessThan(100 * 1024 * 1024);
+    expect(api.sent()).toBeLessThan(32 * 1024 * 1024);
     expect(api.requests()).toBe(1);
   });
 
   it('are refused from the declared length alone', async () => {
     const api = await hugeBody(MAX_RESPONSE_BYTES + 1, true);
-    await expect(transport(api.url).exchange(spec(true))).rejects.toMatchObject({
+    expect(await outcome(transport(api.url).exchange(spec(true)))).toMatchObject({
       code: 'ERR_CODESHIP_RESPONSE_TOO_LARGE',
     });
   });
 
   it('leave a create with an unknown outcome, never re-sent', async () => {
     const api = await hugeBody(MAX_RESPONSE_BYTES * 2, false);
-    await expect(transport(api.url).exchange(spec(false))).rejects.toMatchObject({
+    expect(await outcome(transport(api.url).exchange(spec(false)))).toMatchObject({
       code: 'ERR_CODESHIP_OUTCOME_UNKNOWN',
       message: `POST /organizations/:org/projects/:project/builds: outcome unknown (response body larger than ${MAX_RESPONSE_BYTES} bytes, not read further): the build may have been created`,
     });
@@ -109,8 +117,9 @@ describe('response bodies over 8 MB', () => {
 
   it('leave bodies up to the cap alone', async () => {
     const api = await hugeBody(MAX_RESPONSE_BYTES, false);
-    const answer = await transport(api.url).exchange(spec(true));
-    expect(answer.status).toBe(200);
-    expect(answer.body.length).toBe(MAX_RESPONSE_BYTES);
+    expect(await outcome(transport(api.url).exchange(spec(true)))).toEqual({
+      status: 200,
+      bytes: MAX_RESPONSE_BYTES,
+    });
   });
 });
