@@ -122,7 +122,8 @@ export const COMMAND_SPECS = {
     summary: 'fire a schedule now, recorded as manual',
     about: [
       "Fires NAME now through the daemon's own path (ledger first, then the create), recorded as",
-      'manual, then waits for the build to be discovered. A sweep (branch globs or stale:) records',
+      'manual; while a daemon runs on the ledger, waits for it to discover the build (with none,',
+      'says so: codeship-cron reconcile discovers it). A sweep (branch globs or stale:) records',
       'every branch it considered with its reason. Exit 1 when a slot failed or nothing was sent.',
     ],
     options: {
@@ -140,7 +141,7 @@ export const COMMAND_SPECS = {
         type: 'string',
         value: 'DURATION',
         default: '60s',
-        help: 'how long to wait for the build to be discovered (default 60s)',
+        help: 'how long to wait for the daemon to discover the build (default 60s)',
       },
       json: JSON_FLAG,
     },
