@@ -6,7 +6,7 @@
  * are reported, never fatal: the exit code is non-zero only when a scenario fails to run.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,7 +154,27 @@ async function main(): Promise<void> {
     })),
     raw: Object.fromEntries(byScenario),
   };
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  // `--only` on a full run updates those scenarios' figures in the results file and keeps the
+  // others as they were measured (each figure says when).
+  const stamped = results.figures.map((f) => ({ ...f, measuredAt: results.date }));
+  let written: object = { ...results, figures: stamped };
+  if (!quick && only && existsSync(out)) {
+    const before = JSON.parse(readFileSync(out, 'utf8')) as {
+      date: string;
+      figures: { id: string; measuredAt?: string }[];
+      raw?: Record<string, unknown>;
+    };
+    const kept = before.figures
+      .filter((f) => !only.includes(f.id.split('.')[0] as string))
+      .map((f) => ({ ...f, measuredAt: f.measuredAt ?? before.date }));
+    written = {
+      ...results,
+      updated: only,
+      figures: [...kept, ...stamped],
+      raw: { ...before.raw, ...results.raw },
+    };
+  }
+  writeFileSync(out, `${JSON.stringify(written, null, 2)}\n`);
   process.stdout.write(`\nwritten: ${out}\n`);
   const misses = evaluated.filter((r) => r.pass === false).length;
   process.stdout.write(
