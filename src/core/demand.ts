@@ -29,8 +29,8 @@ export function createBudgetPerMinute(rateLimitPerMinute: number): number {
 /**
  * Creates one fire of `schedule` sends: one per named branch; a sweep with `stale:` at most its
  * `max` (fewer when it names fewer branches and has no glob); a sweep with globs and no `stale:`
- * its named branches plus, per glob, `globBranches` (the branches the glob matched, as `check`
- * learns them from the API) or 1 when unknown.
+ * its named branches plus `globBranches` (the branches its globs matched together, as `check`
+ * learns them from the API), or 1 per glob when unknown.
  */
 export function createsPerFire(schedule: Schedule, globBranches?: number): number {
   const globs = schedule.branches.filter(isBranchGlob).length;
@@ -38,7 +38,7 @@ export function createsPerFire(schedule: Schedule, globBranches?: number): numbe
   if (schedule.stale !== null) {
     return globs === 0 ? Math.min(schedule.stale.max, named) : schedule.stale.max;
   }
-  return named + globs * Math.max(1, globBranches ?? 1);
+  return named + (globBranches ?? globs);
 }
 
 /** One schedule's share of the demand: its fire minutes (jitter included) and creates per fire. */
@@ -64,7 +64,7 @@ export interface DemandInput {
   schedules: readonly Schedule[];
   from: Date;
   horizonMs?: number;
-  /** Per schedule name: how many branches each glob matched (from `check`); default 1. */
+  /** Per schedule name: how many branches its globs matched (from `check`); default 1 per glob. */
   globBranches?: ReadonlyMap<string, number>;
 }
 
