@@ -27,6 +27,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'economy-batch', script: 'economy.js', args: ['--pattern', 'batch'] },
   { id: 'economy-staggered', script: 'economy.js', args: ['--pattern', 'staggered'] },
   { id: 'drain', script: 'drain.js', args: [] },
+  { id: 'overload', script: 'overload.js', args: [] },
   { id: 'identity-other', script: 'identity.js', args: ['--names', 'other'] },
   { id: 'identity-same', script: 'identity.js', args: ['--names', 'same'] },
 ];

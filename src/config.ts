@@ -30,6 +30,11 @@ export interface Config {
   readonly defaultTimezone: string;
   readonly logLevel: LogLevel;
   readonly discoveryWindowMs: number;
+  /**
+   * CODESHIP_RATE_LIMIT (default 60), also without API credentials (`validate` predicts demand
+   * with it); null when the value is invalid, which `apiIssues` then reports.
+   */
+  readonly rateLimitPerMinute: number | null;
   /** `{ host, port }` from HTTP_ADDR, or null when the HTTP server is off. */
   readonly http: { readonly host: string; readonly port: number } | null;
   /**
@@ -165,8 +170,8 @@ function loadApi(
     );
   }
   const rateText = env.CODESHIP_RATE_LIMIT || DEFAULTS.CODESHIP_RATE_LIMIT;
-  const rate = decimalInteger(rateText);
-  if (rate === null || rate < 1 || rate > MAX_RATE_LIMIT) {
+  const rate = rateLimitOf(env);
+  if (rate === null) {
     issues.push(
       `CODESHIP_RATE_LIMIT must be an integer between 1 and ${MAX_RATE_LIMIT} (got ${quoteValue(rateText)})`,
     );
@@ -182,6 +187,12 @@ function loadApi(
     }),
     issues,
   };
+}
+
+/** CODESHIP_RATE_LIMIT as a number from 1 to MAX_RATE_LIMIT (default 60), or null when invalid. */
+function rateLimitOf(env: Env): number | null {
+  const rate = decimalInteger(env.CODESHIP_RATE_LIMIT || DEFAULTS.CODESHIP_RATE_LIMIT);
+  return rate === null || rate < 1 || rate > MAX_RATE_LIMIT ? null : rate;
 }
 
 /**
@@ -250,6 +261,7 @@ export function loadConfig(
     defaultTimezone: timezone,
     logLevel,
     discoveryWindowMs: discoveryWindowMs ?? 0,
+    rateLimitPerMinute: rateLimitOf(env),
     http,
     httpAllowedHosts: Object.freeze(httpAllowedHosts),
     dashboardToken,

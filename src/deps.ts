@@ -43,6 +43,8 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     logger: parts.logger,
     events: createEvents(),
     discoveryWindowMs: parts.config.discoveryWindowMs,
+    rateLimitPerMinute:
+      parts.config.api?.rateLimitPerMinute ?? parts.config.rateLimitPerMinute ?? 60,
     match: {
       requestTimeoutMs: parts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       ownUsernames: ownUsernames(parts.config.api?.username),

@@ -188,6 +188,20 @@ export function createMetrics(): Metrics {
     },
   });
   new Gauge({
+    name: 'codeship_cron_send_backlog',
+    help: 'Slots waiting to be sent: pending creates not yet attempted or postponed (README, "Overload").',
+    registers,
+    async collect() {
+      this.set(ledger ? await ledger.sendBacklog() : 0);
+    },
+  });
+  const superseded = new Counter({
+    name: 'codeship_cron_superseded_total',
+    help: 'Scheduled slots never sent because a newer slot of the same schedule and branch was due: skipped "superseded (backlog)".',
+    labelNames: ['schedule'] as const,
+    registers,
+  });
+  new Gauge({
     name: 'codeship_cron_last_tick_timestamp_seconds',
     help: 'When the scheduler loop last ticked (Unix seconds).',
     registers,
@@ -281,11 +295,16 @@ export function createMetrics(): Metrics {
         const sentAt = slot.intentAt ?? rt.clock.now();
         lateness.observe(Math.max(0, (sentAt.getTime() - slot.slotAt.getTime()) / 1000));
       };
+      const onSuperseded = (rows: readonly { schedule: string }[]) => {
+        for (const row of rows) superseded.inc({ schedule: row.schedule });
+      };
       rt.events.on('tick', onTick);
       rt.events.on('attempt', onAttempt);
+      rt.events.on('superseded', onSuperseded);
       return () => {
         rt.events.off('tick', onTick);
         rt.events.off('attempt', onAttempt);
+        rt.events.off('superseded', onSuperseded);
       };
     },
     lastApiCall: () => lastApi,

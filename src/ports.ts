@@ -135,6 +135,17 @@ export interface LedgerStore {
   markResend(id: number, now: Date): Awaitable<boolean>;
   /** Pending slots ready to send, oldest fire time first. */
   dueSends(now: Date, limit?: number): Awaitable<SlotRecord[]>;
+  /**
+   * Bounds the send backlog (README, "Overload"), in one transaction: every scheduled slot never
+   * attempted (pending, `attempts` 0, no outcome unknown, not manual) that has a newer scheduled
+   * slot of the same schedule and branch due by `now` and not skipped is recorded `skipped` with
+   * reason `superseded (backlog)`. `inFlight` are slots this process is sending right now (they
+   * wait in the pacer): never superseded. Returns the rows this call superseded, as they stand
+   * after it.
+   */
+  supersedeBacklog(now: Date, inFlight?: Iterable<number>): Awaitable<SlotRecord[]>;
+  /** Slots waiting to be sent: pending and not waiting on an unknown outcome (the send backlog). */
+  sendBacklog(): Awaitable<number>;
   /** Slots that still need the API: waiting for discovery, or following a build to its end. */
   openSlots(): Awaitable<SlotRecord[]>;
   /** Which of `uuids` a slot already claimed (a UUID is never claimed twice). */

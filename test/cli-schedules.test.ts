@@ -36,6 +36,56 @@ const NIGHTLY = `schedules:
     branch: main
 `;
 
+const EVERY_SECOND = `schedules:
+  - { name: every-second, cron: "* * * * * *", project: acme/api, branches: [main, develop] }
+`;
+const HEADLINE =
+  /^warning: 7200 creates in the hour from \d{4}-\d\d-\d\d \d\d:\d\dZ, more than the 1440 the API budget allows \(24 a minute: CODESHIP_RATE_LIMIT 60 less 1\.5 calls per create for discovery and reconciliation\); older unsent slots will be skipped as superseded$/;
+
+describe('codeship-cron validate: the API demand ahead', () => {
+  it('warns of a sustained excess after the summary, and --strict exits 1', () => {
+    writeFileSync(join(dir, 'busy.yaml'), EVERY_SECOND);
+    const result = cli(['validate'], { SCHEDULES_DIR: '.' });
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('busy.yaml: ok, 1 schedule (every-second)');
+    expect(lines[1]).toMatch(HEADLINE);
+    expect(lines.slice(2)).toEqual([
+      'warning:   every-second: 7200 creates in that hour',
+      'warning:   they collide in every minute of that hour',
+    ]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(cli(['validate', '--strict'], { SCHEDULES_DIR: '.' })).toMatchObject({
+      code: 1,
+      stdout: result.stdout,
+    });
+  });
+
+  it('prints a burst as a notice with its drain time; --strict passes it', () => {
+    const entries = Array.from(
+      { length: 140 },
+      (_, i) => `  - { name: nightly-${i}, cron: "0 2 * * *", project: acme/api, branch: main }`,
+    );
+    writeFileSync(join(dir, 'nightly.yaml'), `schedules:\n${entries.join('\n')}\n`);
+    const result = cli(['validate', '--strict'], { SCHEDULES_DIR: '.' });
+    expect(result.stdout.split('\n').slice(1)).toEqual([
+      'notice: 02:00Z needs 140 creates: drained in about 3 min',
+      '',
+    ]);
+    expect(result.code).toBe(0);
+    // A higher rate limit drains it within the minute: nothing to say.
+    const fast = cli(['validate'], { SCHEDULES_DIR: '.', CODESHIP_RATE_LIMIT: '600' });
+    expect(fast.stdout.split('\n')).toHaveLength(2);
+  });
+
+  it('refuses an invalid CODESHIP_RATE_LIMIT', () => {
+    writeFileSync(join(dir, 'a.yaml'), NIGHTLY);
+    expect(cli(['validate'], { SCHEDULES_DIR: '.', CODESHIP_RATE_LIMIT: '0x3c' })).toMatchObject({
+      code: 1,
+      stderr: 'error: CODESHIP_RATE_LIMIT must be an integer between 1 and 10000 (got "0x3c")\n',
+    });
+  });
+});
+
 describe('codeship-cron validate', () => {
   it('summarises each valid file and exits 0', () => {
     const result = cli(['validate', '--schedules', EXAMPLES]);

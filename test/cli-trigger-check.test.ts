@@ -214,6 +214,47 @@ describe('check', { timeout: 60_000 }, () => {
     }
   });
 
+  it('prints the API demand ahead after its lines, in --json under demand; --strict exits 1 on a warning', async () => {
+    const busy = join(dir, 'busy');
+    mkdirSync(busy, { recursive: true });
+    writeFileSync(
+      join(busy, 'a.yaml'),
+      'schedules:\n  - { name: every-second, cron: "* * * * * *", project: acme/api, branches: [main, develop] }\n',
+    );
+    const result = await runCli(['check'], { ...env, SCHEDULES_DIR: busy });
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('every-second: ok (acme/api: main; develop)');
+    expect(lines[1]).toMatch(/^warning: 7200 creates in the hour from .*superseded$/);
+    expect(lines.slice(2)).toEqual([
+      'warning:   every-second: 7200 creates in that hour',
+      'warning:   they collide in every minute of that hour',
+    ]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const strict = await runCli(['check', '--strict'], { ...env, SCHEDULES_DIR: busy });
+    expect(strict).toMatchObject({ code: 1, stdout: result.stdout });
+
+    const json = await runCli(['check', '--json', '--strict'], { ...env, SCHEDULES_DIR: busy });
+    expect(json.code).toBe(1);
+    const document = JSON.parse(json.stdout) as {
+      ok: boolean;
+      demand: {
+        creates_per_minute_budget: number;
+        excesses: {
+          schedules: { schedule: string; creates: number }[];
+          collide_minutes: string[];
+        }[];
+        warnings: string[];
+      };
+    };
+    expect(document.ok).toBe(true);
+    expect(document.demand.creates_per_minute_budget).toBe(24);
+    expect(document.demand.excesses[0]?.schedules).toEqual([
+      { schedule: 'every-second', creates: 7200 },
+    ]);
+    expect(document.demand.excesses[0]?.collide_minutes).toHaveLength(60);
+    expect(document.demand.warnings).toEqual(lines.slice(1));
+  });
+
   it('reads the history only as far as the schedules need, and exits 0 when all is well', async () => {
     const sound = join(dir, 'sound');
     mkdirSync(sound, { recursive: true });

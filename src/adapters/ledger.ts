@@ -17,6 +17,7 @@ import type {
   SlotRecord,
   SlotState,
 } from '../core/model.ts';
+import { SUPERSEDED_REASON } from '../core/model.ts';
 import type { ClockEstimate } from '../core/server-clock.ts';
 import type { LedgerStore, SlotCount } from '../ports.ts';
 import { BUSY_SLICE_MS } from './ledger-busy.ts';
@@ -223,6 +224,22 @@ export class Ledger implements LedgerStore {
         `SELECT * FROM slots WHERE state = 'pending' AND outcome_unknown = 0 AND next_attempt_at <= ?
          ORDER BY fire_at, id LIMIT ?`,
       ),
+      // The outer scan reads the pending rows (slots_due index); the EXISTS probe walks the
+      // (schedule, slot_at, branch) UNIQUE index; RETURNING hands back exactly the rows written.
+      supersede: db.prepare(
+        `UPDATE slots SET state = 'skipped', reason = '${SUPERSEDED_REASON}', updated_at = @now
+         WHERE state = 'pending' AND outcome_unknown = 0 AND attempts = 0 AND manual = 0
+           AND id NOT IN (SELECT value FROM json_each(@inFlight))
+           AND EXISTS (
+             SELECT 1 FROM slots AS newer
+             WHERE newer.schedule = slots.schedule AND newer.branch = slots.branch
+               AND newer.slot_at > slots.slot_at AND newer.manual = 0
+               AND newer.fire_at <= @now AND newer.state <> 'skipped')
+         RETURNING *`,
+      ),
+      backlog: db
+        .prepare(`SELECT count(*) FROM slots WHERE state = 'pending' AND outcome_unknown = 0`)
+        .pluck(),
       openSlots: db.prepare(
         `SELECT * FROM slots
          WHERE state IN ('pending', 'triggered', 'running')
@@ -414,6 +431,25 @@ export class Ledger implements LedgerStore {
   /** Pending slots ready to send (not waiting on an unknown outcome), oldest fire time first. */
   dueSends(now: Date, limit = 1000): SlotRecord[] {
     return (this.statements.dueSends.all(iso(now), limit) as Row[]).map(toSlot);
+  }
+
+  /**
+   * Records `skipped: superseded (backlog)` on every never-attempted scheduled slot that a newer
+   * due slot of its schedule and branch makes stale, in one `BEGIN IMMEDIATE` transaction (so two
+   * processes, or a restart, apply the rule the same way); slots in `inFlight` are left alone.
+   * Returns the rows superseded.
+   */
+  supersedeBacklog(now: Date, inFlight: Iterable<number> = []): SlotRecord[] {
+    const params = { now: iso(now), inFlight: JSON.stringify([...inFlight]) };
+    return this.db
+      .transaction(() => (this.statements.supersede.all(params) as Row[]).map(toSlot))
+      .immediate();
+  }
+
+  /** Pending slots not waiting on an unknown outcome: the creates still to send. */
+  sendBacklog(): number {
+    if (!this.db.open) return 0;
+    return this.statements.backlog.get() as number;
   }
 
   /** Slots that still need the API: waiting for discovery, or following a build to its end. */

@@ -33,6 +33,11 @@ const API_ENV = [
   'CODESHIP_RATE_LIMIT',
 ];
 const JSON_FLAG = { type: 'boolean', default: false, help: 'print one JSON document' } as const;
+const STRICT_FLAG = {
+  type: 'boolean',
+  default: false,
+  help: 'exit 1 when the schedules would ask for more than the API budget (warnings)',
+} as const;
 
 export const COMMAND_SPECS = {
   run: {
@@ -62,7 +67,8 @@ export const COMMAND_SPECS = {
     about: [
       'Checks every schedule file and prints every problem as',
       'FILE:LINE: schedule NAME: field: what is wrong (what was expected). Exit 1 on problems.',
-      'No credentials, network or database.',
+      'Then the creates each minute of the next 7 days needs, against CODESHIP_RATE_LIMIT: a',
+      'notice for a peak, a warning for an hour over budget. No credentials, network or database.',
     ],
     options: {
       schedules: {
@@ -70,8 +76,9 @@ export const COMMAND_SPECS = {
         value: 'DIR',
         help: 'the schedule folder (default SCHEDULES_DIR)',
       },
+      strict: STRICT_FLAG,
     },
-    env: ['SCHEDULES_DIR', 'DEFAULT_TIMEZONE'],
+    env: ['SCHEDULES_DIR', 'DEFAULT_TIMEZONE', 'CODESHIP_RATE_LIMIT'],
   },
   check: {
     args: '',
@@ -80,8 +87,9 @@ export const COMMAND_SPECS = {
       'Validates the schedule files, then asks the API, for every schedule, whether its project',
       'exists and which branches of its build history its branch names and globs match.',
       'Each problem is printed as FILE:LINE: schedule NAME: field: what is wrong. Exit 1 on problems.',
+      'Then the API demand of the next 7 days, as validate prints it (branch globs as matched).',
     ],
-    options: { json: JSON_FLAG },
+    options: { json: JSON_FLAG, strict: STRICT_FLAG },
     env: [...API_ENV, 'SCHEDULES_DIR', 'DEFAULT_TIMEZONE'],
   },
   next: {

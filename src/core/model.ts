@@ -106,6 +106,12 @@ export interface Project {
 /** States of a slot in the ledger (README, "The ledger and exactly-once"). */
 export type SlotState = 'pending' | 'triggered' | 'running' | 'finished' | 'skipped' | 'failed';
 
+/**
+ * Reason of a scheduled slot never sent because a newer slot of its schedule and branch was due
+ * first (README, "Overload"): only the newest unsent slot of each schedule and branch waits.
+ */
+export const SUPERSEDED_REASON = 'superseded (backlog)';
+
 /** Normalises a branch name to the ref the API needs: `heads/<branch>` (idempotent). */
 export function refForBranch(branch: string): string {
   return branch.startsWith('heads/') ? branch : `heads/${branch}`;

@@ -26,6 +26,8 @@ export interface DaemonEvents {
   claimed: [SlotRecord];
   /** A slot reached an end state: finished, failed or skipped (after having been pending). */
   settled: [SlotRecord];
+  /** The sender recorded these never-sent slots `skipped: superseded (backlog)`. */
+  superseded: [readonly SlotRecord[]];
   /** One reconciliation pass ended. */
   reconciled: [{ at: Date; open: number; apiCalls: number }];
   /** Schedules were (re)loaded. */
@@ -41,6 +43,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly events: EventEmitter<DaemonEvents>;
   readonly discoveryWindowMs: number;
+  /** `CODESHIP_RATE_LIMIT`: requests a minute this process may spend (the backlog warning). */
+  readonly rateLimitPerMinute: number;
   /**
    * Build identity (core/discovery.ts `MatchPolicy`): how long a create whose end was never
    * recorded could still have been served, and the API user's names as builds show them.

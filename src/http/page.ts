@@ -25,6 +25,14 @@ export interface PageModel {
   nextCursor?: string | null;
   now: Date;
   access: PageAccess;
+  /** Slots waiting to be sent (the send backlog); the header names them when there are any. */
+  backlog?: number;
+}
+
+/** ` · 3 slots waiting for the API budget` in the header while creates wait (README, "Overload"). */
+function backlogNote(backlog: number | undefined): string {
+  if (!backlog) return '';
+  return ` · <span class="backlog">${backlog} slot${backlog === 1 ? '' : 's'} waiting for the API budget</span>`;
 }
 
 const ENTITIES: Record<string, string> = {
@@ -204,7 +212,7 @@ export function renderPage(model: PageModel): string {
 </head>
 <body>
 <header>
-<div><h1>codeship-cron</h1><div class="meta" id="updated">${model.total} schedules · updated ${escapeHtml(model.now.toISOString().replace('T', ' ').slice(0, 19))} UTC · refreshes every ${REFRESH_MS / 1000} s</div></div>
+<div><h1>codeship-cron</h1><div class="meta" id="updated">${model.total} schedules · updated ${escapeHtml(model.now.toISOString().replace('T', ' ').slice(0, 19))} UTC · refreshes every ${REFRESH_MS / 1000} s${backlogNote(model.backlog)}</div></div>
 ${accessBar(model.access)}
 </header>
 <main>

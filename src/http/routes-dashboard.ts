@@ -55,6 +55,7 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
       nextCursor: page.nextCursor,
       now,
       access,
+      backlog: await deps.rt.ledger.sendBacklog(),
     }),
   );
 }

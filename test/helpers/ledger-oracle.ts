@@ -93,7 +93,8 @@ export interface OracleInput {
   serverOffsetMs?: number;
 }
 
-const FINAL_SKIP_REASONS = ['missed', 'overlap'];
+/** First words of the skip reasons that end a slot for good (`superseded (backlog)` under overload). */
+const FINAL_SKIP_REASONS = ['missed', 'overlap', 'superseded'];
 /** Tolerated gap between an attempt's `sent_at` and the build it created being queued. */
 const CREATE_SKEW_MS = 1000;
 
@@ -110,7 +111,7 @@ export const describeBuild = (b: SimBuild) =>
  * 2. no slot twice, no build twice, at most 2 attempts per slot, and `attempts` equals the recorded
  *    attempts that may have reached Codeship (every result but `not_sent`);
  * 3. every nominal slot of every schedule in (from, until] is present per branch, and final:
- *    finished with a build, skipped for `missed`/`overlap`, or failed with a reason; no slot that
+ *    finished with a build, skipped for `missed`/`overlap`/`superseded`, or failed with a reason; no slot that
  *    is not a nominal fire (or later than `latestAllowed`) exists; and the file passes integrity_check.
  */
 export function checkExactlyOnce(input: OracleInput): string[] {
