@@ -9,10 +9,12 @@ import { type ClockEstimate, offsetOf } from './server-clock.ts';
 import { formatDuration, MINUTE, SECOND } from './time.ts';
 
 /**
- * Added on each side of a create's window: `queued_at` may be rounded, and our clock readings
- * around the request are taken a few instructions before and after it.
+ * Added on each side of a create's window: `queued_at` is given to the millisecond and our clock
+ * readings are taken just before the request leaves and just after its answer, so the window is
+ * already conservative; this only absorbs rounding. A wider margin would make pushes by others a
+ * fraction of a second from our request candidates too.
  */
-export const CLAIM_MARGIN_MS = 500;
+export const CLAIM_MARGIN_MS = 50;
 
 /**
  * The estimate assumed for an attempt recorded before the ledger kept one (a ledger written by an

@@ -155,10 +155,10 @@ describe('assignBuilds: pushes by others around a create', () => {
 
   it('never claims a build queued outside the window, even with nothing else there', () => {
     const slot = claimant(1, 'heads/main', T);
-    // Window: [T - 500 ms, T + 20 ms + 500 ms] with the offset known exactly.
-    expect(assigned([slot], [build('before', 'main', '2026-06-16T09:59:59.499Z')])).toEqual({});
-    expect(assigned([slot], [build('after', 'main', '2026-06-16T10:00:00.521Z')])).toEqual({});
-    expect(assigned([slot], [build('edge', 'main', '2026-06-16T09:59:59.500Z')])).toEqual({
+    // Window: [T - 50 ms, T + 20 ms + 50 ms] with the offset known exactly.
+    expect(assigned([slot], [build('before', 'main', '2026-06-16T09:59:59.949Z')])).toEqual({});
+    expect(assigned([slot], [build('after', 'main', '2026-06-16T10:00:00.071Z')])).toEqual({});
+    expect(assigned([slot], [build('edge', 'main', '2026-06-16T09:59:59.950Z')])).toEqual({
       1: 'edge (exact)',
     });
   });
@@ -166,7 +166,7 @@ describe('assignBuilds: pushes by others around a create', () => {
   it("widens the window by the estimate's uncertainty", () => {
     const wide = send(T, { estimate: { loMs: 46_000, hiMs: 48_000 } });
     const slot: Claimant = { id: 1, ref: 'heads/main', sends: [wide] };
-    expect(assigned([slot], [build('b', 'main', '2026-06-16T10:00:48.400Z')])).toEqual({
+    expect(assigned([slot], [build('b', 'main', '2026-06-16T10:00:48.050Z')])).toEqual({
       1: 'b (exact)',
     });
     expect(assigned([slot], [build('b', 'main', '2026-06-16T10:00:45.400Z')])).toEqual({});
@@ -349,7 +349,7 @@ describe('walkHorizon', () => {
       claimant(1, 'heads/main', '2026-06-16T10:05:00Z'),
       claimant(2, 'heads/dev', '2026-06-16T10:01:00Z'),
     ];
-    expect(walkHorizon(claimants, [], 30_000)).toEqual(at('2026-06-16T10:00:59.500Z'));
+    expect(walkHorizon(claimants, [], 30_000)).toEqual(at('2026-06-16T10:00:59.950Z'));
     expect(walkHorizon(claimants, [at('2026-06-16T09:40:00Z')], 30_000)).toEqual(
       at('2026-06-16T09:40:00Z'),
     );
