@@ -98,8 +98,8 @@ time { white-space:nowrap; }
   table, thead, tbody, tr, td { display:block; width:auto; }
   thead { display:none; }
   tr { padding:8px 12px; border-top:1px solid var(--line); }
-  td { display:grid; grid-template-columns:5.5em minmax(0, 1fr); gap:8px; padding:2px 0; border:0; max-width:none; }
-  td::before { content:attr(data-label); color:var(--muted); font-size:12px; font-weight:600; }
+  td { display:flex; flex-wrap:wrap; align-items:baseline; gap:4px 8px; padding:2px 0; border:0; max-width:none; }
+  td::before { content:attr(data-label); flex:0 0 5.5em; color:var(--muted); font-size:12px; font-weight:600; }
   td.reason:empty { display:none; }
   time { white-space:normal; }
   form.filter input { max-width:none; flex:1 1 100%; }
