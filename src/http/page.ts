@@ -144,8 +144,9 @@ function strip(card: CardView): string {
     .map((row) => {
       const at = new Date(row.slot);
       const reason = reasonOf(row);
+      const wall = card.timezone === 'UTC' ? '' : ` (${formatInZone(at, card.timezone)})`;
       const title = [
-        `${formatUtc(at)} (${formatInZone(at, card.timezone)})${row.manual ? ', manual' : ''}`,
+        `${formatUtc(at)}${wall}${row.manual ? ', manual' : ''}`,
         `${row.branch}: ${row.state}${reason ? ` (${reason})` : ''}`,
         buildSummary(row),
       ].join('\n');

@@ -83,16 +83,27 @@ export function nextFireOf(schedule: Schedule, now: Date): Date | null {
 }
 
 const nextFires = new WeakMap<Schedule, Date | null>();
+/** Next fires by (enabled, expression, zone, jitter offset): fleets share a few hundred expressions. */
+const byExpression = new Map<string, Date | null>();
+const MAX_EXPRESSIONS = 100_000;
 
 /**
- * `nextFireOf`, remembered per schedule object until that instant passes: sorting 10,000
- * schedules by next fire does cron math only for those that fired since the last request (a
- * reload makes new schedule objects, so an edited expression is computed afresh).
+ * `nextFireOf`, remembered per schedule object and per expression until that instant passes:
+ * sorting 10,000 schedules by next fire does cron math once per distinct (expression, zone,
+ * jitter) that fired since the last request, not once per schedule (a reload makes new schedule
+ * objects, so an edited expression is computed afresh).
  */
 export function cachedNextFire(schedule: Schedule, now: Date): Date | null {
   const known = nextFires.get(schedule);
   if (known === null || (known !== undefined && known > now)) return known;
-  const next = nextFireOf(schedule, now);
+  const offsetMs = schedule.enabled ? jitterOffsetMs(schedule.name, schedule.jitterMs) : 0;
+  const key = `${schedule.enabled}\u0000${schedule.cron}\u0000${schedule.timezone}\u0000${offsetMs}`;
+  let next = byExpression.get(key);
+  if (next === undefined || (next !== null && next <= now)) {
+    next = nextFireOf(schedule, now);
+    if (byExpression.size >= MAX_EXPRESSIONS) byExpression.clear();
+    byExpression.set(key, next);
+  }
   nextFires.set(schedule, next);
   return next;
 }
