@@ -231,6 +231,7 @@ export function rows(quick: boolean): Row[] {
     },
     ...overloadRows(quick),
     ...identityRows(quick),
+    ...pageRows(quick),
   ];
 }
 
@@ -336,4 +337,27 @@ function identityRows(quick: boolean): Row[] {
       },
     ];
   });
+}
+
+/** The status page on the 10,000-schedule fleet, in Chromium. */
+function pageRows(quick: boolean): Row[] {
+  const scenario = `status page (10,000 schedules, ${quick ? 2 : 30} slots each, Chromium)`;
+  const row = (key: string, label: string, unit: string, target?: number): Row => ({
+    source: 'page',
+    key,
+    scenario,
+    label,
+    unit,
+    ...(target === undefined ? {} : { target: under(target, unit), missBy: over(target, unit, 0) }),
+  });
+  return [
+    row('coldFirstPaintMs', 'first contentful paint, first load after start-up', 'ms', 1000),
+    row('coldDomContentLoadedMs', 'DOMContentLoaded, first load after start-up', 'ms', 1000),
+    row('firstPaintMs', 'first contentful paint, later loads', 'ms', 1000),
+    row('domContentLoadedMs', 'DOMContentLoaded, later loads', 'ms'),
+    row('serverMs', 'server: request → last byte, later loads', 'ms'),
+    row('pageKiB', 'page size (50 cards)', 'KiB'),
+    row('apiMs', 'GET /api/schedules?limit=100', 'ms'),
+    row('apiKiB', '… its size', 'KiB'),
+  ];
 }

@@ -2,6 +2,8 @@
  * The interfaces the shell depends on. Adapters implement them; tests pass real implementations
  * (a manual clock, the simulator over HTTP, SQLite in a temp file), never mocks of libraries.
  */
+
+import type { SlotSummary } from './core/attention.ts';
 import type {
   AttemptRecord,
   AttemptResult,
@@ -171,19 +173,27 @@ export interface LedgerStore {
   scheduleNames(): Awaitable<string[]>;
   /** The create attempts of a slot, oldest first. */
   attemptsOf(id: number): Awaitable<AttemptRecord[]>;
-  /** The last `limit` slots of `schedule` that have an outcome (finished or failed), newest first. */
-  recentOutcomes(
-    schedule: string,
+  /**
+   * The newest `limit` slots of each of `schedules` (newest first), in one query; `only` keeps
+   * slots with an outcome (finished or failed) or finished slots with a build. Schedules without
+   * such slots are absent from the map.
+   */
+  recentSlotsOf(
+    schedules: readonly string[],
     limit: number,
-  ): Awaitable<{ state: string; buildStatus: string | null }[]>;
+    only?: 'outcomes' | 'builds',
+  ): Awaitable<Map<string, SlotRecord[]>>;
   /** Slot counts per schedule and state, with each schedule's newest success and failure. */
   slotCounts(): Awaitable<SlotCount[]>;
   /** A daemon runs on this ledger: records that it was alive at `now`. */
   heartbeat(now: Date): Awaitable<void>;
   /** When a daemon last said it was alive on this ledger, or null. */
   lastHeartbeat(): Awaitable<Date | null>;
-  /** The state of the schedule's newest slot, null before its first. */
-  newestSlotState(schedule: string): Awaitable<string | null>;
+  /**
+   * Each of `schedules`' newest slot and newest outcome (core/attention.ts), read in one
+   * transaction with two index lookups per schedule; schedules without slots are absent.
+   */
+  slotSummaries(schedules: readonly string[]): Awaitable<Map<string, SlotSummary>>;
   /**
    * Commits one write (readiness): throws what a tick's write would meet, a lock held elsewhere,
    * a full disk, a read-only file.

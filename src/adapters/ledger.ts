@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { SlotSummary } from '../core/attention.ts';
 import { LedgerError } from '../core/errors.ts';
 import type {
   AttemptRecord,
@@ -248,12 +249,32 @@ export class Ledger implements LedgerStore {
       ),
       knownBuild: db.prepare('SELECT 1 FROM slots WHERE build_uuid = ?').pluck(),
       newest: db.prepare(
-        'SELECT state FROM slots WHERE schedule = ? ORDER BY slot_at DESC, id DESC LIMIT 1',
+        'SELECT state, fire_at FROM slots WHERE schedule = ? ORDER BY slot_at DESC, id DESC LIMIT 1',
       ),
-      outcomes: db.prepare(
+      newestOutcome: db.prepare(
         `SELECT state, build_status FROM slots WHERE schedule = ? AND state IN ('finished', 'failed')
-         ORDER BY slot_at DESC, id DESC LIMIT ?`,
+         ORDER BY slot_at DESC, id DESC LIMIT 1`,
       ),
+      recentOf: {
+        all: db.prepare(
+          `SELECT s.* FROM json_each(@names) AS n JOIN slots AS s ON s.id IN (
+             SELECT id FROM slots WHERE schedule = n.value
+             ORDER BY slot_at DESC, id DESC LIMIT @limit)
+           ORDER BY n.key, s.slot_at DESC, s.id DESC`,
+        ),
+        outcomes: db.prepare(
+          `SELECT s.* FROM json_each(@names) AS n JOIN slots AS s ON s.id IN (
+             SELECT id FROM slots WHERE schedule = n.value AND state IN ('finished', 'failed')
+             ORDER BY slot_at DESC, id DESC LIMIT @limit)
+           ORDER BY n.key, s.slot_at DESC, s.id DESC`,
+        ),
+        builds: db.prepare(
+          `SELECT s.* FROM json_each(@names) AS n JOIN slots AS s ON s.id IN (
+             SELECT id FROM slots WHERE schedule = n.value AND state = 'finished' AND build_uuid IS NOT NULL
+             ORDER BY slot_at DESC, id DESC LIMIT @limit)
+           ORDER BY n.key, s.slot_at DESC, s.id DESC`,
+        ),
+      },
       counts: db.prepare(
         `SELECT schedule, state, COUNT(*) AS n,
            MAX(CASE WHEN state = 'finished' AND build_status = 'success' THEN finished_at END) AS last_success,
@@ -589,6 +610,7 @@ export class Ledger implements LedgerStore {
 
   /**
 import type { LedgerStore, SlotCount } from '../ports.ts';
+import type { SlotSummary } from '../core/attention.ts';
    * Commits one write (the readiness probe's row): throws what a tick's write would meet, a lock
    * held elsewhere (SQLITE_BUSY after BUSY_SLICE_MS), a full disk, a read-only file.
    */
@@ -616,13 +638,26 @@ import type { LedgerStore, SlotCount } from '../ports.ts';
     return changes === 1;
   }
 
-  /** The last `limit` slots of `schedule` with an outcome (finished or failed), newest first. */
-  recentOutcomes(schedule: string, limit: number): { state: string; buildStatus: string | null }[] {
-    const rows = this.statements.outcomes.all(schedule, limit) as Row[];
-    return rows.map((row) => ({
-      state: row.state as string,
-      buildStatus: (row.build_status as string | null) ?? null,
-    }));
+  /**
+   * The newest `limit` slots of each of `schedules`, newest first, in one statement: one
+   * `(schedule, slot_at)` index range per name (a correlated LIMIT), so the cost follows what is
+   * returned, not the ledger's size. `only` keeps outcomes (finished or failed) or finished builds.
+   */
+  recentSlotsOf(
+    schedules: readonly string[],
+    limit: number,
+    only?: 'outcomes' | 'builds',
+  ): Map<string, SlotRecord[]> {
+    const statement = this.statements.recentOf[only ?? 'all'];
+    const rows = statement.all({ names: JSON.stringify(schedules), limit }) as Row[];
+    const bySchedule = new Map<string, SlotRecord[]>();
+    for (const row of rows) {
+      const slot = toSlot(row);
+      const list = bySchedule.get(slot.schedule);
+      if (list) list.push(slot);
+      else bySchedule.set(slot.schedule, [slot]);
+    }
+    return bySchedule;
   }
 
   /** Slot counts per schedule and state, with each schedule's newest success and failure. */
@@ -652,10 +687,26 @@ import type { LedgerStore, SlotCount } from '../ports.ts';
     return row ? new Date(row.seen_at) : null;
   }
 
-  /** The state of the schedule's newest slot, null before its first (one index lookup). */
-  newestSlotState(schedule: string): string | null {
-    const row = this.statements.newest.get(schedule) as { state: string } | undefined;
-    return row?.state ?? null;
+  /** Each schedule's newest slot and newest outcome, two index lookups each, in one read transaction. */
+  slotSummaries(schedules: readonly string[]): Map<string, SlotSummary> {
+    const summaries = new Map<string, SlotSummary>();
+    this.db.transaction(() => {
+      for (const schedule of schedules) {
+        const newest = this.statements.newest.get(schedule) as Row | undefined;
+        if (!newest) continue;
+        const outcome = this.statements.newestOutcome.get(schedule) as Row | undefined;
+        summaries.set(schedule, {
+          newest: { state: newest.state as SlotState, fireAt: new Date(newest.fire_at as string) },
+          outcome: outcome
+            ? {
+                state: outcome.state as SlotState,
+                buildStatus: (outcome.build_status as string | null) ?? null,
+              }
+            : null,
+        });
+      }
+    })();
+    return summaries;
   }
 
   /** Refuses every write from now on, as a read-only mount or a full disk does (tests of readiness). */

@@ -46,3 +46,8 @@ export function formatInZone(at: Date, timezone: string): string {
   const wall = wallOf(at, timezone);
   return `${wall.date} ${wall.time} ${name}`.trimEnd();
 }
+
+/** `YYYY-MM-DD HH:mm:ss UTC`: how the status page shows every instant (the zone's wall time on hover). */
+export function formatUtc(at: Date): string {
+  return `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}

@@ -3,6 +3,7 @@
  * previous version running (and its errors are reported), a removed file's schedules stop firing,
  * and nothing else is affected.
  */
+import { compareNames } from '../core/attention.ts';
 import type { ScheduleIssue } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
 
@@ -18,14 +19,6 @@ export interface ReloadReport {
   kept: string[];
   added: string[];
   removed: string[];
-}
-
-/** The order schedules are listed in (page, API, cursors): case-insensitive, then exact. */
-export function compareNames(a: string, b: string): number {
-  const lowerA = a.toLowerCase();
-  const lowerB = b.toLowerCase();
-  if (lowerA !== lowerB) return lowerA < lowerB ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class ScheduleSet {

@@ -1,8 +1,10 @@
 /**
- * The status page's inline CSS and JS (no build step, no external assets). The script refreshes
- * the schedule list every 5 s by fetching the page itself and swapping `#schedules`, and turns the
- * "Trigger now" forms into fetch POSTs carrying the CSRF token; without JS the forms post and
- * redirect, and a meta refresh keeps the page current.
+ * The status page's inline CSS, JS and favicon (no build step, no external assets, no library).
+ * The script refreshes the schedule list every 5 s by fetching the page itself and swapping
+ * `#schedules` (not while a "Trigger now" panel is open), turns the trigger forms into fetch POSTs
+ * carrying the CSRF token and then waits on the ledger (`GET /api/slots`) until each triggered
+ * slot has its outcome; without JS the forms post and redirect, and a meta refresh keeps the page
+ * current. Below 640 px the slot table becomes stacked rows.
  */
 
 /** Milliseconds between refreshes (the page says so too). */
@@ -55,17 +57,69 @@ td.reason { color:var(--muted); max-width:380px; overflow-wrap:anywhere; }
 form.filter { display:flex; gap:6px; margin:0 0 16px; }
 form.filter input { flex:1; max-width:360px; padding:5px 8px; border-radius:6px; border:1px solid var(--line); }
 form.filter select { padding:5px 8px; border-radius:6px; border:1px solid var(--line); background:#fff; }
+form.filter { flex-wrap:wrap; }
+.pager { margin:0 0 12px; color:var(--muted); }
 .pager a { color:var(--run); }
+.card[data-attention="failing"] { border-left:4px solid var(--bad); }
+.card[data-attention="late"] { border-left:4px solid var(--warn); }
+.title { min-width:0; flex:1 1 320px; }
+.card-head h2 { display:inline; overflow-wrap:anywhere; }
+.attention { margin-left:8px; vertical-align:2px; }
+.facts { margin-top:6px; } .facts dd { min-width:0; overflow-wrap:anywhere; }
+.strip { display:grid; grid-template-columns:repeat(30, minmax(0, 12px)); gap:2px; padding:10px 16px 0; }
+.sq { display:block; height:12px; border-radius:2px; background:var(--run); }
+.sq.ok { background:var(--ok); } .sq.bad { background:var(--bad); } .sq.skip { background:#c5ccd3; }
+.sq.warn { background:#d4a72c; } .sq.run { background:var(--run); }
+.strip + table, .strip + .empty { margin-top:10px; }
+.spark { display:block; }
+.spark polyline { fill:none; stroke:var(--run); stroke-width:1.5; stroke-linejoin:round; }
+details.trigger { display:flex; flex-direction:column; align-items:flex-end; }
+details.trigger summary { list-style:none; cursor:pointer; padding:5px 12px; border-radius:6px; background:#1f883d;
+  border:1px solid #1a7f37; color:#fff; font-weight:600; }
+details.trigger summary::-webkit-details-marker { display:none; }
+details.trigger[open] summary { background:#f6f8fa; color:var(--fg); border-color:var(--line); }
+form.trigger { display:flex; flex-direction:column; gap:6px; margin-top:8px; padding:10px; border:1px solid var(--line);
+  border-radius:6px; background:var(--bg); max-width:100%; }
+form.trigger label { display:flex; gap:6px; align-items:center; font-size:13px; color:var(--muted); }
+form.trigger select, form.trigger input[type=text] { padding:4px 6px; border-radius:6px; border:1px solid var(--line); min-width:0; max-width:220px; }
+form.trigger .confirm { display:flex; gap:6px; justify-content:flex-end; }
+form.trigger .hidden-until-other { display:none; }
+form.trigger[data-other] .hidden-until-other { display:flex; }
+time { white-space:nowrap; }
+.flash > div + div { margin-top:4px; }
+.flash .done-ok { color:var(--ok); } .flash .done-bad { color:var(--bad); }
+@media (max-width: 640px) {
+  header { padding:10px 12px; }
+  main { padding:12px 12px 32px; }
+  .card-head { padding:12px; }
+  .side { align-items:flex-start; width:100%; }
+  details.trigger { align-items:flex-start; }
+  .strip { padding:10px 12px 0; grid-template-columns:repeat(30, minmax(0, 1fr)); }
+  table, thead, tbody, tr, td { display:block; width:auto; }
+  thead { display:none; }
+  tr { padding:8px 12px; border-top:1px solid var(--line); }
+  td { display:flex; flex-wrap:wrap; align-items:baseline; gap:4px 8px; padding:2px 0; border:0; max-width:none; }
+  td::before { content:attr(data-label); flex:0 0 5.5em; color:var(--muted); font-size:12px; font-weight:600; }
+  td.reason:empty { display:none; }
+  time { white-space:normal; }
+  form.filter input { max-width:none; flex:1 1 100%; }
+}
 `;
+
+/** A clock on a dark square, as an inline SVG (the CSP allows `data:` images). */
+export const FAVICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%2324292f'/%3E%3Ccircle cx='8' cy='8' r='5' fill='none' stroke='%232da44e' stroke-width='2'/%3E%3Cpath d='M8 5.2V8h2.4' fill='none' stroke='%23fff' stroke-width='1.4' stroke-linecap='round'/%3E%3C/svg%3E";
 
 export const PAGE_JS = `
 (() => {
-  let busy = false;
+  let busy = 0;
+  const holdRefresh = () =>
+    busy > 0 || document.querySelector('details.trigger[open]') !== null;
   async function refresh() {
-    if (busy) return;
+    if (holdRefresh()) return;
     try {
       const response = await fetch(location.pathname + location.search, { headers: { accept: 'text/html' }, cache: 'no-store' });
-      if (!response.ok) return;
+      if (!response.ok || holdRefresh()) return;
       const next = new DOMParser().parseFromString(await response.text(), 'text/html');
       for (const id of ['schedules', 'updated']) {
         const fresh = next.getElementById(id);
@@ -74,39 +128,93 @@ export const PAGE_JS = `
       }
     } catch { /* the daemon may be restarting: try again at the next refresh */ }
   }
+  function line(name) {
+    const flash = document.getElementById('flash');
+    let el = [...flash.children].find((c) => c.dataset.schedule === name);
+    if (!el) {
+      el = document.createElement('div');
+      el.dataset.schedule = name;
+      flash.append(el);
+    }
+    return el;
+  }
+  function say(name, text, tone) {
+    const el = line(name);
+    el.textContent = name + ': ' + text;
+    el.className = tone ? 'done-' + tone : '';
+  }
+  const FINAL = ['finished', 'failed', 'skipped'];
+  function describe(row) {
+    const build = row.build_uuid ? ', build ' + row.build_uuid.slice(0, 8) + (row.claim && row.claim !== 'exact' ? ' (' + row.claim + ')' : '') : '';
+    const why = row.error || (row.reason && row.reason !== 'manual' ? row.reason : '');
+    if (row.state === 'finished') return row.branch + ' finished: ' + (row.build_status || '?') + build;
+    return row.branch + ' ' + row.state + (why ? ': ' + why : '') + build;
+  }
+  // Waits on the ledger (GET /api/slots) until every triggered slot has an outcome.
+  async function follow(name, slots) {
+    const wanted = slots.map((s) => s.slot + ' ' + s.branch);
+    const until = Date.now() + 30 * 60 * 1000;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      let rows;
+      try {
+        const response = await fetch('/api/slots?schedule=' + encodeURIComponent(name) + '&limit=100', { cache: 'no-store' });
+        if (!response.ok) continue;
+        rows = (await response.json()).slots.filter((r) => wanted.includes(r.slot + ' ' + r.branch));
+      } catch { continue; }
+      if (rows.length === 0) continue;
+      const done = rows.every((r) => FINAL.includes(r.state));
+      const bad = rows.some((r) => r.state === 'failed' || (r.state === 'finished' && r.build_status !== 'success'));
+      say(name, rows.map(describe).join('; '), done ? (bad ? 'bad' : 'ok') : '');
+      if (done) { refresh(); return; }
+    }
+  }
+  document.addEventListener('change', (event) => {
+    const target = event.target;
+    if (target instanceof HTMLSelectElement && target.form && target.form.matches('form.filter')) target.form.submit();
+    if (target instanceof HTMLSelectElement && target.name === 'branch' && target.form) {
+      target.form.toggleAttribute('data-other', target.value === '*other');
+    }
+  });
+  document.addEventListener('click', (event) => {
+    const cancel = event.target instanceof Element && event.target.closest('button.cancel');
+    if (cancel) cancel.closest('details').open = false;
+  });
   document.addEventListener('submit', async (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.matches('form.trigger')) return;
     event.preventDefault();
-    const button = form.querySelector('button');
-    const flash = document.getElementById('flash');
+    const button = form.querySelector('button[type=submit]');
     const name = form.dataset.schedule;
-    busy = true;
+    const body = {};
+    if (form.elements.branch) body.branch = form.elements.branch.value;
+    if (form.elements.branch_other) body.branch_other = form.elements.branch_other.value;
+    busy += 1;
     button.disabled = true;
-    flash.className = 'flash';
-    flash.textContent = name + ': triggering…';
+    say(name, 'triggering…');
+    let slots = [];
     try {
       const response = await fetch(form.action, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': form.elements.csrf.value },
-        body: '{}',
+        body: JSON.stringify(body),
       });
-      const body = await response.json().catch(() => ({}));
+      const answer = await response.json().catch(() => ({}));
       if (response.ok) {
-        const slots = body.slots || [];
-        flash.textContent = name + ': triggered ' + slots.map((s) => s.branch + ' (' + s.state + ')').join(', ');
+        slots = answer.slots || [];
+        say(name, 'triggered ' + slots.map((s) => s.branch + ' (' + s.state + ')').join(', '));
+        form.closest('details').open = false;
       } else {
-        flash.className = 'flash error';
-        flash.textContent = name + ': ' + (body.error || ('failed with HTTP ' + response.status));
+        say(name, answer.error || ('failed with HTTP ' + response.status), 'bad');
       }
     } catch (error) {
-      flash.className = 'flash error';
-      flash.textContent = name + ': request failed: ' + error;
+      say(name, 'request failed: ' + error, 'bad');
     } finally {
       button.disabled = false;
-      busy = false;
-      refresh();
+      busy -= 1;
     }
+    refresh();
+    if (slots.length > 0) follow(name, slots);
   });
   setInterval(refresh, ${REFRESH_MS});
 })();

@@ -6,18 +6,18 @@
 import { CodeshipCronError, CodeshipError, coerceError } from '../core/errors.ts';
 import { triggerManually } from '../daemon/manual.ts';
 import { toStatusRow } from '../daemon/status-view.ts';
-import type { RequestContext, Route } from './context.ts';
-import { type PageAccess, renderPage } from './page.ts';
+import type { HttpDeps, RequestContext, Route } from './context.ts';
+import { OTHER_BRANCH, type PageAccess, renderPage } from './page.ts';
 import { HttpError, isFormPost, readFields, redirect, sendHtml, sendJson } from './respond.ts';
-import { MAX_PAGE_SIZE, parseScheduleQuery, selectSchedules } from './schedule-query.ts';
+import { parseScheduleQuery, selectSchedules } from './schedule-query.ts';
 import { clientAddress } from './throttle.ts';
-import { scheduleView, scheduleViews } from './view.ts';
+import { cardViews, scheduleViews } from './view.ts';
 
-/** The page shows this many schedules at a time (the most a page of the JSON API holds). */
-export const MAX_PAGE_SCHEDULES = MAX_PAGE_SIZE;
+/** The page shows this many schedules at a time. */
+export const PAGE_SCHEDULES = 50;
 /** Recent slots per schedule the JSON API returns at most (a page stays well under a megabyte). */
 const MAX_RECENT = 20;
-/** Slots shown per schedule on the page. */
+/** Slots shown per schedule in the page's table (the strip shows the last 30). */
 const PAGE_RECENT = 8;
 const NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -38,19 +38,31 @@ function scheduleOf({ deps, params }: RequestContext) {
   return schedule;
 }
 
+/** The name of a project a schedule gives by UUID, from the daemon's last project list. */
+function projectNames(context: RequestContext): (project: string) => string | null {
+  const byUuid = new Map(context.deps.rt.projects.known().map((p) => [p.uuid, p.name]));
+  return (project) => byUuid.get(project) ?? null;
+}
+
 async function renderFor(context: RequestContext, access: PageAccess, status = 200) {
   const { deps, res, url } = context;
-  const query = parseScheduleQuery(url, MAX_PAGE_SCHEDULES);
-  const page = await selectSchedules(deps.rt.ledger, deps.schedules, query);
+  const query = parseScheduleQuery(url, PAGE_SCHEDULES);
   const now = deps.rt.clock.now();
-  const views = await scheduleViews(deps.rt.ledger, page.schedules, now, PAGE_RECENT);
+  const projectName = projectNames(context);
+  const page = await selectSchedules(deps.rt.ledger, deps.schedules, query, now, projectName);
+  const cards = await cardViews(deps.rt.ledger, page.schedules, now, {
+    recent: PAGE_RECENT,
+    projectName,
+    summaries: page.summaries,
+  });
   sendHtml(
     res,
     status,
     renderPage({
-      views,
+      cards,
       total: deps.schedules.size,
       matched: page.total,
+      offset: page.offset,
       filter: { q: url.searchParams.get('q')?.trim() ?? '', state: query.state ?? '' },
       nextCursor: page.nextCursor,
       now,
@@ -58,6 +70,27 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
       backlog: await deps.rt.ledger.sendBacklog(),
     }),
   );
+}
+
+/**
+ * Computes the first page once, in the background, right after the server starts listening:
+ * the next fires of every schedule, the compiled expressions, the zones' formatters and the
+ * renderer are then warm, so the first visitor of a 10,000-schedule fleet waits for the ledger only. A failure
+ * (the ledger closed meanwhile) is left to the first real request to report.
+ */
+export async function warmDashboard(deps: HttpDeps): Promise<void> {
+  const now = deps.rt.clock.now();
+  const page = await selectSchedules(
+    deps.rt.ledger,
+    deps.schedules,
+    parseScheduleQuery(new URL('http://localhost/'), PAGE_SCHEDULES),
+    now,
+  );
+  const cards = await cardViews(deps.rt.ledger, page.schedules, now, {
+    recent: PAGE_RECENT,
+    summaries: page.summaries,
+  });
+  renderPage({ cards, total: deps.schedules.size, now, access: { kind: 'read-only' } });
 }
 
 function accessOf(context: RequestContext): PageAccess {
@@ -83,6 +116,20 @@ function triggerFailure(error: Error): Error {
   return error;
 }
 
+/**
+ * The branch a trigger asks for: `branch`, or the page's free-text field `branch_other` (a branch
+ * matching one of the schedule's globs) when the select says OTHER_BRANCH or is absent; none
+ * (every branch) when both are empty.
+ */
+function branchOf(fields: Record<string, string>): string | undefined {
+  const chosen = fields.branch?.trim() ?? '';
+  const typed = fields.branch_other?.trim() ?? '';
+  if (chosen !== '' && chosen !== OTHER_BRANCH) return chosen;
+  if (typed !== '') return typed;
+  if (chosen === OTHER_BRANCH) throw new HttpError(400, 'type a branch name to trigger');
+  return undefined;
+}
+
 async function trigger(context: RequestContext): Promise<void> {
   const { req, res, deps } = context;
   // Cheap refusals first (read-only, wrong bearer), before reading a body.
@@ -92,7 +139,7 @@ async function trigger(context: RequestContext): Promise<void> {
   const header = req.headers['x-csrf-token'];
   deps.auth.requireWriter(req, (Array.isArray(header) ? header[0] : header) ?? fields.csrf);
   const schedule = scheduleOf(context);
-  const branch = fields.branch?.trim() ? fields.branch.trim() : undefined;
+  const branch = branchOf(fields);
   const release = deps.guard.admit(schedule.name);
   let slots: ReturnType<typeof toStatusRow>[];
   try {
@@ -120,11 +167,19 @@ export const dashboardRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: '/api/schedules',
-    async handle({ res, url, deps }) {
+    async handle(context) {
+      const { res, url, deps } = context;
       const recent = intParam(url, 'recent', 5, MAX_RECENT);
-      const page = await selectSchedules(deps.rt.ledger, deps.schedules, parseScheduleQuery(url));
+      const now = deps.rt.clock.now();
+      const projectName = projectNames(context);
+      const query = parseScheduleQuery(url);
+      const page = await selectSchedules(deps.rt.ledger, deps.schedules, query, now, projectName);
       sendJson(res, 200, {
-        schedules: await scheduleViews(deps.rt.ledger, page.schedules, deps.rt.clock.now(), recent),
+        schedules: await scheduleViews(deps.rt.ledger, page.schedules, now, {
+          recent,
+          projectName,
+          summaries: page.summaries,
+        }),
         total: page.total,
         next_cursor: page.nextCursor,
       });
@@ -136,11 +191,13 @@ export const dashboardRoutes: readonly Route[] = [
     async handle(context) {
       const recent = intParam(context.url, 'recent', 5, MAX_RECENT);
       const { deps } = context;
-      sendJson(
-        context.res,
-        200,
-        await scheduleView(deps.rt.ledger, scheduleOf(context), deps.rt.clock.now(), recent),
+      const [view] = await scheduleViews(
+        deps.rt.ledger,
+        [scheduleOf(context)],
+        deps.rt.clock.now(),
+        { recent, projectName: projectNames(context) },
       );
+      sendJson(context.res, 200, view);
     },
   },
   {

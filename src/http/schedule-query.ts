@@ -1,69 +1,79 @@
 /**
- * Which schedules a page of the status page or of `GET /api/schedules` shows: `q` (a substring of
- * the name or project, case-insensitive), `state` (the state of the schedule's newest slot, or
- * `none` before its first), `limit` (at most MAX_PAGE_SIZE) and `cursor` (opaque: where the
- * previous page ended). The list is sorted once per reload; a state filter reads the ledger in
- * slices that yield to the event loop, so a fleet of 100,000 schedules never holds up a tick.
+ * Which schedules a page of the status page or of `GET /api/schedules` shows, and in which order:
+ * `q` (a part of the name, project, project name or a branch, case-insensitive), `state` (a
+ * filter of core/attention.ts), `limit` (at most MAX_PAGE_SIZE) and `cursor` (opaque: where the
+ * previous page ended). The order is "needs attention first" (failing, late, then the rest by
+ * next fire, then name); the cursor is the sort key of the last schedule shown, so the next page
+ * starts after it even when schedules moved. The ledger is read in slices that yield to the
+ * event loop, so a fleet of 100,000 schedules never holds up a tick.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Schedule, SlotState } from '../core/model.ts';
+import {
+  type AttentionKey,
+  attentionKey,
+  attentionOf,
+  compareAttention,
+  matchesFilter,
+  type SlotSummary,
+  STATE_FILTERS,
+  type StateFilter,
+} from '../core/attention.ts';
+import type { Schedule } from '../core/model.ts';
 import { quoteInput } from '../core/quote.ts';
-import { compareNames, type ScheduleSet } from '../daemon/schedule-set.ts';
+import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { LedgerStore } from '../ports.ts';
 import { HttpError } from './respond.ts';
-import { newestSlotState } from './view.ts';
+import { cachedNextFire } from './view.ts';
 
-/** Schedules per page at most, and by default. */
+export { STATE_FILTERS, type StateFilter };
+
+/** Schedules per page at most; the API's default, and the page's size. */
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 /** Longest `q` accepted (names are at most 100 characters, projects 200). */
 const MAX_QUERY_CHARS = 200;
-/** Ledger lookups between two yields to the event loop. */
-const SLICE = 256;
-
-export const STATE_FILTERS = [
-  'pending',
-  'triggered',
-  'running',
-  'finished',
-  'skipped',
-  'failed',
-  'none',
-] as const;
-export type StateFilter = (typeof STATE_FILTERS)[number];
+/** Schedules summarised per ledger call, between two yields to the event loop. */
+const SLICE = 512;
 
 export interface ScheduleQuery {
   readonly q: string | null;
   readonly state: StateFilter | null;
   readonly limit: number;
-  /** The name the previous page ended with. */
-  readonly after: string | null;
+  /** The sort key the previous page ended with. */
+  readonly after: AttentionKey | null;
 }
 
 export interface SchedulePage {
   readonly schedules: readonly Schedule[];
+  /** What the ledger says about each schedule shown (absent: no slot yet). */
+  readonly summaries: ReadonlyMap<string, SlotSummary>;
   /** Schedules matching `q` and `state`, on every page. */
   readonly total: number;
+  /** How many matching schedules come before this page. */
+  readonly offset: number;
   /** The cursor of the next page; null on the last. */
   readonly nextCursor: string | null;
 }
 
-/** The cursor that continues after the schedule named `name`. */
-export function encodeCursor(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url');
+/** The cursor that continues after the schedule with sort key `key`. */
+export function encodeCursor(key: AttentionKey): string {
+  return Buffer.from(`${key.rank}.${key.nextMs}.${key.name}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(text: string): string {
-  const name = /^[A-Za-z0-9_-]{1,200}$/.test(text)
+const CURSOR = /^([0-2])\.([0-9]{1,16})\.([A-Za-z0-9._-]{1,100})$/;
+
+function decodeCursor(text: string): AttentionKey {
+  const decoded = /^[A-Za-z0-9_-]{1,200}$/.test(text)
     ? Buffer.from(text, 'base64url').toString('utf8')
     : '';
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
+  const match = CURSOR.exec(decoded);
+  if (!match) {
     throw new HttpError(
       400,
       `cursor ${quoteInput(text)} is not one this server gave (expected the next_cursor of a previous page)`,
     );
   }
-  return name;
+  return { rank: Number(match[1]), nextMs: Number(match[2]), name: match[3] as string };
 }
 
 /** Reads `q`, `state`, `limit` and `cursor` from `url`; a bad value is a 400 saying what is expected. */
@@ -103,49 +113,72 @@ export function parseScheduleQuery(url: URL, defaultLimit = DEFAULT_PAGE_SIZE): 
   };
 }
 
-/** Index of the first schedule after `name` in the sorted list. */
-function startAfter(sorted: readonly Schedule[], name: string): number {
+/** True when `q` (lower case) is part of the name, the project (or its name) or a branch. */
+function matchesText(
+  schedule: Schedule,
+  q: string,
+  projectName: (project: string) => string | null,
+): boolean {
+  return (
+    schedule.name.toLowerCase().includes(q) ||
+    schedule.project.toLowerCase().includes(q) ||
+    (projectName(schedule.project)?.toLowerCase().includes(q) ?? false) ||
+    schedule.branches.some((branch) => branch.toLowerCase().includes(q))
+  );
+}
+
+/** Index of the first entry whose key sorts after `key`. */
+function startAfter(sorted: readonly { key: AttentionKey }[], key: AttentionKey): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (compareNames((sorted[middle] as Schedule).name, name) <= 0) low = middle + 1;
+    if (compareAttention((sorted[middle] as { key: AttentionKey }).key, key) <= 0) low = middle + 1;
     else high = middle;
   }
   return low;
 }
 
-/** One page of the schedules that match `query`, with the count of all that match. */
+/** One page of the schedules that match `query`, needs-attention first, with the count of all that match. */
 export async function selectSchedules(
   ledger: LedgerStore,
   set: ScheduleSet,
   query: ScheduleQuery,
+  now: Date,
+  projectName: (project: string) => string | null = () => null,
 ): Promise<SchedulePage> {
-  const sorted = set.sortedByName();
-  let matching: readonly Schedule[] = sorted;
+  let candidates: readonly Schedule[] = set.sortedByName();
   if (query.q !== null) {
     const q = query.q;
-    matching = sorted.filter(
-      (s) => s.name.toLowerCase().includes(q) || s.project.toLowerCase().includes(q),
-    );
+    candidates = candidates.filter((s) => matchesText(s, q, projectName));
   }
-  if (query.state !== null) {
-    const kept: Schedule[] = [];
-    for (let i = 0; i < matching.length; i += 1) {
-      if (i > 0 && i % SLICE === 0) await yieldToLoop();
-      const schedule = matching[i] as Schedule;
-      const state: SlotState | 'none' = (await newestSlotState(ledger, schedule.name)) ?? 'none';
-      if (state === query.state) kept.push(schedule);
-    }
-    matching = kept;
+  const summaries = new Map<string, SlotSummary>();
+  for (let start = 0; start < candidates.length; start += SLICE) {
+    if (start > 0) await yieldToLoop();
+    const slice = candidates.slice(start, start + SLICE).map((s) => s.name);
+    for (const [name, summary] of await ledger.slotSummaries(slice)) summaries.set(name, summary);
   }
-  const start = query.after === null ? 0 : startAfter(matching, query.after);
-  const schedules = matching.slice(start, start + query.limit);
-  const last = schedules[schedules.length - 1];
-  const more = start + schedules.length < matching.length;
+  const empty: SlotSummary = { newest: null, outcome: null };
+  const entries: { schedule: Schedule; key: AttentionKey }[] = [];
+  for (const schedule of candidates) {
+    const summary = summaries.get(schedule.name) ?? empty;
+    const attention = attentionOf(summary, now);
+    if (query.state !== null && !matchesFilter(query.state, schedule, summary, attention)) continue;
+    entries.push({
+      schedule,
+      key: attentionKey(attention, cachedNextFire(schedule, now), schedule.name),
+    });
+  }
+  entries.sort((a, b) => compareAttention(a.key, b.key));
+  const start = query.after === null ? 0 : startAfter(entries, query.after);
+  const page = entries.slice(start, start + query.limit);
+  const last = page[page.length - 1];
+  const more = start + page.length < entries.length;
   return {
-    schedules,
-    total: matching.length,
-    nextCursor: more && last ? encodeCursor(last.name) : null,
+    schedules: page.map((entry) => entry.schedule),
+    summaries,
+    total: entries.length,
+    offset: start,
+    nextCursor: more && last ? encodeCursor(last.key) : null,
   };
 }

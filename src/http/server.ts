@@ -17,7 +17,7 @@ import { createDashboardAuth } from './auth.ts';
 import type { HttpDeps, RequestContext, Route } from './context.ts';
 import { createHostCheck, isLoopbackHost } from './host-check.ts';
 import { HttpError, sendJson } from './respond.ts';
-import { dashboardRoutes } from './routes-dashboard.ts';
+import { dashboardRoutes, warmDashboard } from './routes-dashboard.ts';
 import { probeRoutes } from './routes-probes.ts';
 import { createTriggerGuard } from './trigger-guard.ts';
 
@@ -183,6 +183,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     { url, triggers: config.dashboardToken ? 'enabled' : 'read-only' },
     'http server listening',
   );
+  setImmediate(() => {
+    warmDashboard(deps).catch((error: unknown) =>
+      logger.debug({ err: coerceError(error) }, 'status page warm-up failed'),
+    );
+  });
   if (!isLoopbackHost(host)) {
     logger.warn(
       { url, host },

@@ -212,7 +212,7 @@ describe('with DASHBOARD_TOKEN: login form, session cookie and CSRF', () => {
     harness = await startHarness({ token: TOKEN });
     const page = await harness.request('/');
     expect(page.text).toContain('<form method="post" action="/login">');
-    expect(page.text).not.toContain('Trigger now</button>');
+    expect(page.text).not.toContain('<summary>Trigger now');
     const wrong = await harness.request('/login', {
       method: 'POST',
       headers: form,
@@ -227,7 +227,7 @@ describe('with DASHBOARD_TOKEN: login form, session cookie and CSRF', () => {
     harness = await startHarness({ token: TOKEN });
     const { cookie, csrf } = await logIn(harness);
     const page = await harness.request('/', { headers: { cookie } });
-    expect(page.text.match(/Trigger now<\/button>/g)).toHaveLength(2);
+    expect(page.text.match(/<summary>Trigger now<\/summary>/g)).toHaveLength(2);
     expect(page.text).toContain(
       `action="/api/schedules/nightly-api/trigger" data-schedule="nightly-api"`,
     );

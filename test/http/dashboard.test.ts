@@ -21,13 +21,14 @@ describe('the status page without DASHBOARD_TOKEN (read-only)', () => {
     expect(page.text).toContain('<code>0 2 * * *</code> At 02:00');
     expect(page.text).toContain('<dd>Europe/Berlin</dd>');
     // 2026-03-01 12:00 UTC: the next 02:00 in Berlin (UTC+1) is 01:00 UTC the next day, 13 h away.
+    // Every time in UTC, the schedule's wall time on hover.
     expect(page.text).toContain(
-      'data-next-fire="2026-03-02T01:00:00.000Z">2026-03-02 02:00:00 GMT+1',
+      'data-next-fire="2026-03-02T01:00:00.000Z"><time datetime="2026-03-02T01:00:00.000Z" title="2026-03-02 02:00:00 GMT+1 (Europe/Berlin)">2026-03-02 01:00:00 UTC</time>',
     );
     expect(page.text).toContain('(in 13 h 0 min)');
     expect(page.text).toContain('<h2>web-develop</h2>');
     expect(page.text).toContain('read-only: set DASHBOARD_TOKEN to enable "Trigger now"');
-    expect(page.text).not.toContain('Trigger now</button>');
+    expect(page.text).not.toContain('<summary>Trigger now');
     expect(page.text).not.toContain('action="/login"');
     expect(page.text).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
   });
@@ -68,19 +69,22 @@ describe('the status page without DASHBOARD_TOKEN (read-only)', () => {
     const list = await harness.request('/api/schedules');
     expect(list.status).toBe(200);
     const schedules = (list.json as { schedules: { name: string }[] }).schedules;
-    expect(schedules.map((s) => s.name)).toEqual(['nightly-api', 'web-develop']);
-    expect(schedules[0]).toEqual({
+    // Neither needs attention: soonest next fire first.
+    expect(schedules.map((s) => s.name)).toEqual(['web-develop', 'nightly-api']);
+    expect(schedules[1]).toEqual({
       name: 'nightly-api',
       cron: '0 2 * * *',
       description: 'At 02:00',
       timezone: 'Europe/Berlin',
       project: 'acme/api',
+      projectName: null,
       branches: ['main'],
       enabled: true,
       overlap: 'allow',
       unchanged: 'build',
       nextFireAt: '2026-03-02T01:00:00.000Z',
       nextFireLocal: '2026-03-02 02:00:00 GMT+1',
+      attention: 'ok',
       recent: [],
       successRate: { outcomes: 0, succeeded: 0, percent: null },
     });

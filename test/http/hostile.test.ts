@@ -235,18 +235,20 @@ describe('GET /api/schedules in pages', () => {
       status: 400,
       json: {
         error:
-          'state must be one of pending, triggered, running, finished, skipped, failed, none (got "broken")',
+          'state must be one of failing, late, running, skipped, chains, disabled, pending, triggered, finished, failed, none (got "broken")',
       },
     });
-    // The page pages too, and keeps the filter in its next-page link.
+    // The page pages too (50 cards), and keeps the filter in its next-page link.
     const page = await harness.request('/?q=acme');
-    expect(page.text.match(/<section class="card"/g)).toHaveLength(100);
-    expect(page.text).toContain('showing 100 of 230 matching schedules (230 in all)');
+    expect(page.text.match(/<section class="card"/g)).toHaveLength(50);
+    expect(page.text).toContain('1–50 of 230 matching schedules (230 in all)');
     const next = /<a class="next-page" href="([^"]+)">/.exec(page.text)?.[1] ?? '';
     expect(next).toMatch(/^\/\?q=acme&amp;cursor=/);
     const second = await harness.request(next.replace(/&amp;/g, '&'));
-    expect(second.text).toContain('data-schedule="s100"');
-    expect(second.text).not.toContain('data-schedule="s099"');
+    expect(second.text).toContain('51–100 of 230 matching schedules');
+    expect(second.text).toContain('data-schedule="s050"');
+    expect(second.text).not.toContain('data-schedule="s049"');
+    expect(second.text).toContain('<a class="first-page" href="/?q=acme">first page</a>');
   });
 });
 
