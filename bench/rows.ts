@@ -297,6 +297,9 @@ function identityRows(quick: boolean): Row[] {
   ] as const;
   return cases.flatMap(([source, who]) => {
     const scenario = `build identity (${creates} creates, ${who}, within ±5 s of half, server clock +47 s)`;
+    // The contract's target is for pushes by other users; pushers under our own name leave time
+    // alone to decide, measured for the README's account of what can still be ambiguous.
+    const target = source === 'identity-other' ? { target: exactly(0) } : {};
     return [
       {
         source,
@@ -304,7 +307,7 @@ function identityRows(quick: boolean): Row[] {
         scenario,
         label: 'claims of a push by someone else',
         unit: '',
-        target: exactly(0),
+        ...target,
       },
       {
         source,
@@ -312,7 +315,7 @@ function identityRows(quick: boolean): Row[] {
         scenario,
         label: 'our builds no slot claimed',
         unit: '',
-        target: exactly(0),
+        ...target,
       },
       {
         source,
