@@ -18,6 +18,7 @@ import type { ScheduleIssue } from '../errors.ts';
 import type { Schedule } from '../model.ts';
 import { clip, quoteInput } from '../quote.ts';
 import { readEntry } from './entry.ts';
+import { readFastTree } from './fast.ts';
 import { FILE_KEYS, unknownKeyMessage } from './fields.ts';
 import type { Locator, ParseOptions } from './types.ts';
 
@@ -95,8 +96,19 @@ function emptyText(text: string): boolean {
  * Parses one schedule file. `file` names it in every issue. YAML for any name, JSON syntax checked
  * first for `*.json`. Never throws: every problem, syntax included, is an issue; `schedules` is
  * empty whenever `issues` is not, so a file is used whole or not at all.
+ *
+ * Files of the common shape are read by the fast path (`fast.ts`); whenever it declines a
+ * file or finds any problem in it, the file is read again by `parseScheduleDocument`, so every
+ * issue comes from the one full reader and its messages and lines never depend on the path.
  */
 export function parseScheduleFile(text: string, file: string, options: ParseOptions): ParsedFile {
+  if (!file.toLowerCase().endsWith('.json')) {
+    const tree = readFastTree(text);
+    if (tree !== null) {
+      const fast = readRoot(tree.root, lineLocator(tree.lineCounter, null), file, options);
+      if (fast.issues.length === 0) return fast;
+    }
+  }
   return parseScheduleDocument(text, file, options);
 }
 
@@ -124,7 +136,7 @@ function capIssues(parsed: ParsedFile, file: string): ParsedFile {
 
 /**
  * The reference reader behind `parseScheduleFile`: yaml's full Document, with node ranges for
- * every line. Same contract.
+ * every line. Same contract; exported so tests can hold the fast path to it.
  */
 export function parseScheduleDocument(
   text: string,
@@ -181,7 +193,7 @@ function readDocument(text: string, file: string, options: ParseOptions): Parsed
   return readRoot(locator.resolve(document.contents), locator, file, options);
 }
 
-/** Lines from node offsets; aliases resolved against `document`. */
+/** Lines from node offsets; aliases resolved against `document` (the fast path has none). */
 function lineLocator(lineCounter: LineCounter, document: Document | null): Locator {
   return {
     line(node) {
