@@ -1,5 +1,5 @@
 /**
- * What `validate` and `check` say about the API demand ahead (PRODUCT.md, "Overload"): a peak a
+ * What `validate` and `check` say about the API demand ahead (README, "Overload"): a peak a
  * minute's creates cannot leave in that minute is a notice with its drain time (creates go before
  * every other call, so a burst drains at the full rate limit); an hour that needs more creates
  * than the budget allows (the rate limit less the reserve for discovery and reconciliation) is a

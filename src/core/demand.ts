@@ -1,5 +1,5 @@
 /**
- * API demand ahead (PRODUCT.md, "Overload"): how many creates each minute of the next 7 days
+ * API demand ahead (README, "Overload"): how many creates each minute of the next 7 days
  * needs, computed from the same fire times the planner fires (`nextFireAfter`, each schedule's
  * stable jitter offset), so `validate` and `check` can say before a run that a folder asks for
  * more than `CODESHIP_RATE_LIMIT` allows. Pure: the window's start is an input.
