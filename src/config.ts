@@ -6,7 +6,7 @@
 import { isKnownTimeZone } from './core/cron-zone.ts';
 import { ConfigError } from './core/errors.ts';
 import { quoteInput } from './core/quote.ts';
-import { HOUR, parseDuration, SECOND } from './core/time.ts';
+import { DAY, HOUR, parseDuration, SECOND } from './core/time.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -45,6 +45,8 @@ export interface Config {
   readonly dashboardToken: string | null;
   /** The secret path segment of the webhook route (WEBHOOK_SECRET); null: no webhook route. */
   readonly webhookSecret: string | null;
+  /** UPSTREAM_POLL: how often chains read their upstream projects' first page; 0: never. */
+  readonly upstreamPollMs: number;
 }
 
 const DEFAULTS = {
@@ -55,6 +57,7 @@ const DEFAULTS = {
   DEFAULT_TIMEZONE: 'UTC',
   LOG_LEVEL: 'info',
   DISCOVERY_WINDOW: '120s',
+  UPSTREAM_POLL: '2m',
 } as const satisfies Record<string, string>;
 
 /** Shortest DASHBOARD_TOKEN and WEBHOOK_SECRET accepted: a guessable secret is no secret. */
@@ -229,6 +232,17 @@ export function loadConfig(
       `DISCOVERY_WINDOW must be a duration from 10s to 1h such as 120s or 5m (got ${quoteValue(windowText)})`,
     );
   }
+  const pollText = env.UPSTREAM_POLL || DEFAULTS.UPSTREAM_POLL;
+  const upstreamPollMs =
+    pollText === '0' ? 0 : pollText.trim() === pollText ? parseDuration(pollText) : null;
+  if (
+    upstreamPollMs === null ||
+    (upstreamPollMs !== 0 && (upstreamPollMs < 10 * SECOND || upstreamPollMs > DAY))
+  ) {
+    issues.push(
+      `UPSTREAM_POLL must be a duration from 10s to 1d such as 2m, or 0 to poll never (got ${quoteValue(pollText)})`,
+    );
+  }
   let http: Config['http'] = null;
   if (env.HTTP_ADDR) {
     http = parseHttpAddr(env.HTTP_ADDR);
@@ -266,6 +280,7 @@ export function loadConfig(
     httpAllowedHosts: Object.freeze(httpAllowedHosts),
     dashboardToken,
     webhookSecret,
+    upstreamPollMs: upstreamPollMs ?? 0,
   });
 }
 

@@ -56,6 +56,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     look: async (projectUuid, signal) => {
       await reconcileOnce(rt, signal, { projects: [projectUuid] });
     },
+    hint: () => undefined,
   };
   return rt;
 }

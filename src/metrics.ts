@@ -142,13 +142,13 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: 'codeship_cron_schedule_info',
-    help: 'Each loaded schedule (value 1) with its project and kind: cron (fixed branches) or sweep (globs or stale:).',
+    help: 'Each loaded schedule (value 1) with its project and kind: cron (fixed branches), sweep (globs or stale:) or chain (after:).',
     labelNames: ['schedule', 'project', 'kind'] as const,
     registers,
     collect() {
       this.reset();
       for (const schedule of loaded()) {
-        const kind = isSweep(schedule) ? 'sweep' : 'cron';
+        const kind = schedule.after ? 'chain' : isSweep(schedule) ? 'sweep' : 'cron';
         this.set({ schedule: schedule.name, project: schedule.project, kind }, 1);
       }
     },
@@ -247,6 +247,15 @@ export function createMetrics(): Metrics {
     labelNames: ['endpoint', 'status'] as const,
     registers,
   });
+  const webhooks = new Counter({
+    name: 'codeship_cron_webhooks_total',
+    help: 'Codeship notification webhooks received, by result: accepted, bad_secret, bad_request, too_large',
+    labelNames: ['result'],
+    registers,
+  });
+  for (const result of ['accepted', 'bad_secret', 'bad_request', 'too_large']) {
+    webhooks.inc({ result }, 0);
+  }
   const pauses = new Counter({
     name: 'codeship_cron_rate_limit_pauses_total',
     help: 'Times a rate-limit answer paused every API call.',
@@ -288,23 +297,27 @@ export function createMetrics(): Metrics {
         slot,
         result,
       }: {
-        slot: { manual: boolean; slotAt: Date; intentAt: Date | null };
+        slot: { manual: boolean; slotAt: Date; intentAt: Date | null; cause: unknown };
         result: string;
       }) => {
-        if (result !== 'accepted' || slot.manual) return;
+        // A chain's slot is not on a timetable: its instant is the upstream's finish.
+        if (result !== 'accepted' || slot.manual || slot.cause) return;
         const sentAt = slot.intentAt ?? rt.clock.now();
         lateness.observe(Math.max(0, (sentAt.getTime() - slot.slotAt.getTime()) / 1000));
       };
       const onSuperseded = (rows: readonly { schedule: string }[]) => {
         for (const row of rows) superseded.inc({ schedule: row.schedule });
       };
+      const onWebhook = ({ result }: { result: string }) => webhooks.inc({ result });
       rt.events.on('tick', onTick);
       rt.events.on('attempt', onAttempt);
       rt.events.on('superseded', onSuperseded);
+      rt.events.on('webhook', onWebhook);
       return () => {
         rt.events.off('tick', onTick);
         rt.events.off('attempt', onAttempt);
         rt.events.off('superseded', onSuperseded);
+        rt.events.off('webhook', onWebhook);
       };
     },
     lastApiCall: () => lastApi,

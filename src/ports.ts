@@ -22,8 +22,11 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Which queue of the shared pacer a call waits in: triggers go before reconciliation. */
-export type CallPriority = 'trigger' | 'normal' | 'reconcile';
+/**
+ * Which queue of the shared pacer a call waits in: triggers go before reconciliation, and the
+ * chains' poll of upstream projects goes last.
+ */
+export type CallPriority = 'trigger' | 'normal' | 'reconcile' | 'poll';
 
 export interface CallOptions {
   priority?: CallPriority;
@@ -109,6 +112,19 @@ export interface LedgerStore {
     now: Date,
   ): Awaitable<SlotRecord[]>;
   get(id: number): Awaitable<SlotRecord | null>;
+  /**
+   * Arms chains (README, "Chains"): each of `names` not armed yet is armed at `now`; returns the
+   * instant each was armed. Upstream builds that finished before never fire a chain.
+   */
+  armChains(names: readonly string[], now: Date): Awaitable<Map<string, Date>>;
+  /**
+   * Which of `uuids` (upstream builds) already have a slot of chain `schedule` (fired, skipped or
+   * missed), and the newest upstream finish (`slotAt`) of its slots.
+   */
+  chainState(
+    schedule: string,
+    uuids: readonly string[],
+  ): Awaitable<{ handled: Set<string>; lastFireAt: Date | null }>;
   /**
    * Claims create attempt number `expectedAttempts + 1` for a pending slot and records its intent
    * durably, with the server clock estimate in force; null when someone else got there first.

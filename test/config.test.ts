@@ -116,6 +116,14 @@ describe('loadConfig', () => {
       ]);
     }
     expect(loadConfig({ DISCOVERY_WINDOW: '1h' }).discoveryWindowMs).toBe(3_600_000);
+    for (const poll of ['5s', '2d', 'often', ' 2m', '00']) {
+      expect(problems({ UPSTREAM_POLL: poll })).toEqual([
+        `UPSTREAM_POLL must be a duration from 10s to 1d such as 2m, or 0 to poll never (got "${poll}")`,
+      ]);
+    }
+    expect(loadConfig({}).upstreamPollMs).toBe(120_000);
+    expect(loadConfig({ UPSTREAM_POLL: '0' }).upstreamPollMs).toBe(0);
+    expect(loadConfig({ UPSTREAM_POLL: '30s' }).upstreamPollMs).toBe(30_000);
     expect(problems({ HTTP_ADDR: '127.0.0.1:0x50' })).toEqual([
       'HTTP_ADDR must be host:port such as 127.0.0.1:8080 (got "127.0.0.1:0x50")',
     ]);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chainProblems } from '../src/core/chain.ts';
 import { formatScheduleIssue } from '../src/core/errors.ts';
 import { parseScheduleFile } from '../src/core/schedule/file.ts';
 
@@ -10,8 +11,8 @@ const recipes = readme.slice(readme.indexOf('## Recipes'), readme.indexOf('## Ti
 const blocks = [...recipes.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 
 describe('README recipes', () => {
-  it('has the five recipes the README promises', () => {
-    expect(blocks).toHaveLength(5);
+  it('has the seven recipes the README promises', () => {
+    expect(blocks).toHaveLength(7);
   });
 
   it.each(blocks.map((text, index) => [index + 1, text]))('recipe %i validates', (index, text) => {
@@ -32,6 +33,21 @@ describe('README recipes', () => {
       stale: { olderThanMs: 7 * 86_400_000, max: 5 },
     });
     expect(parsed[3]?.[0]).toMatchObject({ unchanged: 'skip', branches: ['main'] });
-    expect(parsed[4]?.[0]).toMatchObject({ timezone: 'America/New_York', catchupMs: 0 });
+    expect(parsed[6]?.[0]).toMatchObject({ timezone: 'America/New_York', catchupMs: 0 });
+  });
+
+  it('chains a deploy after a green nightly, and an integration after every component', () => {
+    const parsed = blocks.map(
+      (text) => parseScheduleFile(text, 'README', { defaultTimezone: 'UTC' }).schedules,
+    );
+    const deploy = parsed[4] ?? [];
+    expect(chainProblems(deploy, new Set(deploy.map((s) => s.name)))).toEqual([]);
+    expect(deploy[1]?.after?.upstreams).toMatchObject([
+      { kind: 'schedule', schedule: 'nightly-api', status: 'success' },
+    ]);
+    expect(parsed[5]?.[0]?.after).toMatchObject({
+      withinMs: 6 * 3_600_000,
+      upstreams: [{ project: 'acme/api' }, { project: 'acme/web' }, { project: 'acme/docs' }],
+    });
   });
 });

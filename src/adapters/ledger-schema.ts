@@ -76,6 +76,19 @@ export const MIGRATIONS: readonly string[] = [
     seen_at TEXT    NOT NULL
   );
   `,
+  `
+  -- Chains (README, "Chains"): a chain's slot is (schedule, upstream build, branch), unique, so a
+  -- build seen twice (webhook, poll, restart) fires once; its cause is the upstream build, as JSON.
+  ALTER TABLE slots ADD COLUMN upstream_build TEXT;
+  ALTER TABLE slots ADD COLUMN cause TEXT;
+  CREATE UNIQUE INDEX slots_chain ON slots (schedule, upstream_build, branch)
+    WHERE upstream_build IS NOT NULL;
+  -- When each chain was first loaded: upstream builds that finished before never fire it.
+  CREATE TABLE chain_marks (
+    schedule  TEXT PRIMARY KEY,
+    armed_at  TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

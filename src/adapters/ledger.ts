@@ -14,6 +14,7 @@ import type {
   AttemptRecord,
   AttemptResult,
   BuildSeen,
+  ChainCause,
   NewSlot,
   SlotRecord,
   SlotState,
@@ -69,6 +70,7 @@ function toSlot(row: Row): SlotRecord {
     buildQueuedAt: dateOrNull(row.build_queued_at),
     commitSha: (row.commit_sha as string | null) ?? null,
     claim: (row.claim as string | null) ?? null,
+    cause: typeof row.cause === 'string' ? (JSON.parse(row.cause) as ChainCause) : null,
     triggeredAt: dateOrNull(row.triggered_at),
     finishedAt: dateOrNull(row.finished_at),
     createdAt: new Date(row.created_at as string),
@@ -100,6 +102,7 @@ function newRecord(id: number, slot: NewSlot, now: Date): SlotRecord {
     buildQueuedAt: null,
     commitSha: null,
     claim: null,
+    cause: slot.cause ?? null,
     triggeredAt: null,
     finishedAt: null,
     createdAt: now,
@@ -202,9 +205,26 @@ export class Ledger implements LedgerStore {
       // Positional: a burst binds 10,000 rows, and binding by name costs a lookup per parameter.
       insertSlot: db.prepare(
         `INSERT OR IGNORE INTO slots
-           (schedule, slot_at, branch, manual, project, state, reason, fire_at, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           (schedule, slot_at, branch, manual, project, state, reason, fire_at, next_attempt_at, created_at, updated_at,
+            upstream_build, cause)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      chainSlotExists: db
+        .prepare('SELECT 1 FROM slots WHERE schedule = ? AND upstream_build = ? AND branch = ?')
+        .pluck(),
+      armChain: db.prepare(
+        'INSERT INTO chain_marks (schedule, armed_at) VALUES (?, ?) ON CONFLICT (schedule) DO NOTHING',
+      ),
+      chainMarks: db.prepare('SELECT schedule, armed_at FROM chain_marks'),
+      chainHandled: db
+        .prepare(
+          `SELECT DISTINCT upstream_build FROM slots
+           WHERE schedule = @schedule AND upstream_build IN (SELECT value FROM json_each(@uuids))`,
+        )
+        .pluck(),
+      chainLastFire: db
+        .prepare('SELECT MAX(slot_at) FROM slots WHERE schedule = ? AND upstream_build IS NOT NULL')
+        .pluck(),
       byId: db.prepare('SELECT * FROM slots WHERE id = ?'),
       beginAttempt: db.prepare(
         `UPDATE slots SET attempts = attempts + 1, intent_at = COALESCE(intent_at, @now), last_attempt_at = @now,
@@ -230,11 +250,13 @@ export class Ledger implements LedgerStore {
       supersede: db.prepare(
         `UPDATE slots SET state = 'skipped', reason = '${SUPERSEDED_REASON}', updated_at = @now
          WHERE state = 'pending' AND outcome_unknown = 0 AND attempts = 0 AND manual = 0
+           AND upstream_build IS NULL
            AND id NOT IN (SELECT value FROM json_each(@inFlight))
            AND EXISTS (
              SELECT 1 FROM slots AS newer
              WHERE newer.schedule = slots.schedule AND newer.branch = slots.branch
                AND newer.slot_at > slots.slot_at AND newer.manual = 0
+               AND newer.upstream_build IS NULL
                AND newer.fire_at <= @now AND newer.state <> 'skipped')
          RETURNING *`,
       ),
@@ -332,6 +354,11 @@ export class Ledger implements LedgerStore {
         const inserted: SlotRecord[] = [];
         for (const slot of slots) {
           if (blocked.size > 0 && blocked.has(slot.schedule)) continue;
+          if (slot.cause) {
+            const chained = this.insertChainSlot(slot, nowText, now);
+            if (chained) inserted.push(chained);
+            continue;
+          }
           const fireAt = fireIso(slot.fireAt);
           const { changes, lastInsertRowid } = this.statements.insertSlot.run(
             slot.schedule,
@@ -345,6 +372,8 @@ export class Ledger implements LedgerStore {
             slot.state === 'pending' ? fireAt : null,
             nowText,
             nowText,
+            null,
+            null,
           );
           // Built here rather than read back (RETURNING): a 10,000-slot burst stays one quick write.
           if (changes === 1) inserted.push(newRecord(Number(lastInsertRowid), slot, now));
@@ -352,6 +381,74 @@ export class Ledger implements LedgerStore {
         return inserted;
       })
       .immediate();
+  }
+
+  /**
+   * A chain's slot, once per (schedule, upstream build, branch). Its nominal instant is the
+   * upstream's finish; two upstream builds that finished in the same millisecond move the later
+   * one on by a millisecond, so neither is lost to the (schedule, slot_at, branch) key.
+   */
+  private insertChainSlot(slot: NewSlot, nowText: string, now: Date): SlotRecord | null {
+    const cause = slot.cause as ChainCause;
+    if (this.statements.chainSlotExists.get(slot.schedule, cause.build, slot.branch)) return null;
+    const fireAt = iso(slot.fireAt);
+    for (let bump = 0; bump < 1000; bump += 1) {
+      const slotAt = new Date(slot.slotAt.getTime() + bump);
+      const { changes, lastInsertRowid } = this.statements.insertSlot.run(
+        slot.schedule,
+        iso(slotAt),
+        slot.branch,
+        slot.manual ? 1 : 0,
+        slot.project,
+        slot.state,
+        slot.reason ?? null,
+        fireAt,
+        slot.state === 'pending' ? fireAt : null,
+        nowText,
+        nowText,
+        cause.build,
+        JSON.stringify(cause),
+      );
+      if (changes === 1) {
+        return newRecord(Number(lastInsertRowid), { ...slot, slotAt }, now);
+      }
+    }
+    throw new LedgerError(
+      'ERR_LEDGER_CHAIN',
+      `cannot record a slot of ${slot.schedule} for upstream build ${cause.build}: 1000 slots share its instant`,
+    );
+  }
+
+  /**
+   * Arms chains: each of `names` not armed yet is armed at `now` (upstream builds that finished
+   * before never fire it). Returns when every chain of `names` was armed.
+   */
+  armChains(names: readonly string[], now: Date): Map<string, Date> {
+    const armed = new Map<string, Date>();
+    if (names.length === 0) return armed;
+    this.db
+      .transaction(() => {
+        for (const name of names) this.statements.armChain.run(name, iso(now));
+      })
+      .immediate();
+    const wanted = new Set(names);
+    for (const row of this.statements.chainMarks.all() as Row[]) {
+      if (wanted.has(row.schedule as string))
+        armed.set(row.schedule as string, new Date(row.armed_at as string));
+    }
+    return armed;
+  }
+
+  /** Which of `uuids` already have a slot of chain `schedule`, and its newest upstream finish. */
+  chainState(
+    schedule: string,
+    uuids: readonly string[],
+  ): { handled: Set<string>; lastFireAt: Date | null } {
+    const handled = new Set(
+      this.statements.chainHandled.all({ schedule, uuids: JSON.stringify(uuids) }) as string[],
+    );
+    const last = this.statements.chainLastFire.get(schedule) as string | null;
+    return { handled, lastFireAt: last ? new Date(last) : null };
   }
 
   get(id: number): SlotRecord | null {

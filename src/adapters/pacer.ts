@@ -1,7 +1,7 @@
 /**
  * The one rate limiter every Codeship call of a process goes through (`/auth` included): at most
  * `ratePerMinute` request starts in any sliding 60 s window, measured on the injected Clock, with
- * three priority queues (`trigger` > `normal` > `reconcile`, FIFO within each). A rate-limit
+ * three priority queues (`trigger` > `normal` > `reconcile` > `poll`, FIFO within each). A rate-limit
  * answer from the server pauses every queue until the server's window must have reset.
  */
 import type { CallPriority, Clock } from '../ports.ts';
@@ -16,7 +16,12 @@ const WINDOW_MS = 60_000;
 const SAFETY_MS = 1000;
 export const PACING_WINDOW_MS = WINDOW_MS + SAFETY_MS;
 
-const PRIORITIES = ['trigger', 'normal', 'reconcile'] as const satisfies readonly CallPriority[];
+const PRIORITIES = [
+  'trigger',
+  'normal',
+  'reconcile',
+  'poll',
+] as const satisfies readonly CallPriority[];
 
 interface PacerStats {
   /** Request starts granted since the pacer was made. */
@@ -54,7 +59,12 @@ interface Waiter {
 export function createPacer(options: { ratePerMinute: number; clock: Clock }): Pacer {
   const { clock } = options;
   const limit = Math.max(1, Math.floor(options.ratePerMinute));
-  const queues: Record<CallPriority, Waiter[]> = { trigger: [], normal: [], reconcile: [] };
+  const queues: Record<CallPriority, Waiter[]> = {
+    trigger: [],
+    normal: [],
+    reconcile: [],
+    poll: [],
+  };
   /** Start instants (ms) inside the window, oldest first. */
   let starts: number[] = [];
   let started = 0;
@@ -157,6 +167,7 @@ export function createPacer(options: { ratePerMinute: number; clock: Clock }): P
           trigger: queues.trigger.length,
           normal: queues.normal.length,
           reconcile: queues.reconcile.length,
+          poll: queues.poll.length,
         },
         pausedUntil: pausedUntilMs > now ? new Date(pausedUntilMs) : null,
       };

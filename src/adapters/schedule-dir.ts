@@ -17,6 +17,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join, sep } from 'node:path';
+import { chainProblems } from '../core/chain.ts';
 import type { ScheduleIssue } from '../core/errors.ts';
 import type { Schedule } from '../core/model.ts';
 import { findDuplicateNames, type NameAt, parseScheduleFile } from '../core/schedule/file.ts';
@@ -115,6 +116,25 @@ function readScheduleText(file: string, realDir: string): string | 'skip' | Load
 }
 
 /**
+ * Chains across every file: an unknown `schedule:` upstream or a cycle is an issue of the chain's
+ * file, at the upstream's line. Names of invalid files still count as known (their own errors say
+ * what is wrong with them).
+ */
+function chainIssues(files: readonly LoadedFile[]): ScheduleIssue[] {
+  const schedules = files.flatMap((loaded) => loaded.schedules);
+  if (!schedules.some((schedule) => schedule.after)) return [];
+  const known = new Set(files.flatMap((loaded) => loaded.names.map((n) => n.name)));
+  for (const schedule of schedules) known.add(schedule.name);
+  return chainProblems(schedules, known).map(({ schedule, upstream, message }) => ({
+    file: schedule.source.file,
+    line: schedule.after?.upstreams[upstream]?.line ?? schedule.source.line,
+    schedule: schedule.name,
+    field: `after[${upstream}].schedule`,
+    message,
+  }));
+}
+
+/**
  * Loads a folder of schedule files. Never throws for bad content: a missing or unreadable folder
  * is one issue naming it; a name repeated across files (valid ones or not) is an issue of the
  * later file (by sorted file name), which then counts as invalid like any file with an issue.
@@ -154,7 +174,7 @@ export function loadScheduleDir(dir: string, options: { defaultTimezone: string 
     const parsed = parseScheduleFile(text, file, options);
     files.push({ file, schedules: parsed.schedules, issues: parsed.issues, names: parsed.names });
   }
-  const duplicates = findDuplicateNames(files);
+  const duplicates = [...findDuplicateNames(files), ...chainIssues(files)];
   const withDuplicates = files.map((loaded) => {
     const own = duplicates.filter((issue) => issue.file === loaded.file);
     if (own.length === 0) return loaded;

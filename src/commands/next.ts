@@ -7,6 +7,7 @@
 import { loadScheduleDir } from '../adapters/schedule-dir.ts';
 import { loadConfig } from '../config.ts';
 import { isBranchGlob } from '../core/branch-glob.ts';
+import { describeChain } from '../core/chain.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { didYouMean, listNames } from '../core/did-you-mean.ts';
 import { formatScheduleIssue } from '../core/errors.ts';
@@ -20,6 +21,8 @@ export const MAX_COUNT = 1000;
 
 function fires(schedule: Schedule, from: Date, count: number): Date[] {
   const result: Date[] = [];
+  // A chain has no timetable: it fires once per qualifying upstream build.
+  if (schedule.cron === null) return result;
   let cursor = from;
   while (result.length < count) {
     const next = nextFireAfter(schedule.cron, schedule.timezone, cursor);
@@ -31,8 +34,11 @@ function fires(schedule: Schedule, from: Date, count: number): Date[] {
 }
 
 function header(schedule: Schedule): string[] {
+  const disabled = schedule.enabled ? '' : ' (disabled: does not fire)';
   const lines = [
-    `${schedule.name}: "${schedule.cron}" in ${schedule.timezone}: ${describeCron(schedule.cron)}${schedule.enabled ? '' : ' (disabled: does not fire)'}`,
+    schedule.after
+      ? `${schedule.name}: ${describeChain(schedule.after)}${disabled}`
+      : `${schedule.name}: "${schedule.cron}" in ${schedule.timezone}: ${describeCron(schedule.cron ?? '')}${disabled}`,
   ];
   const resolved = schedule.branches.some(isBranchGlob) || schedule.stale !== null;
   const branchWord = schedule.branches.length === 1 && !resolved ? 'branch' : 'branches';
@@ -42,6 +48,13 @@ function header(schedule: Schedule): string[] {
   if (schedule.stale) {
     lines.push(
       `  stale: only branches whose newest build is older than ${formatDuration(schedule.stale.olderThanMs)}, at most ${schedule.stale.max} per fire`,
+    );
+  }
+  if (schedule.after) {
+    lines.push(
+      schedule.enabled
+        ? '  fires once for every qualifying upstream build (no timetable)'
+        : '  does not fire while disabled',
     );
   }
   if (schedule.jitterMs > 0) {

@@ -57,8 +57,10 @@ export const COMMAND_SPECS = {
       'DEFAULT_TIMEZONE',
       'LOG_LEVEL',
       'DISCOVERY_WINDOW',
+      'UPSTREAM_POLL',
       'HTTP_ADDR',
       'DASHBOARD_TOKEN',
+      'WEBHOOK_SECRET',
     ],
   },
   validate: {

@@ -78,8 +78,7 @@ export function compareAttention(a: AttentionKey, b: AttentionKey): number {
  * The filters of the page and the API (`state=`). `failing` and `late` are the attention
  * classes; `running` is a build in flight (triggered or running); `skipped`, `pending`,
  * `triggered`, `finished`, `failed` the newest slot's state, `none` no slot yet; `disabled` a
- * schedule with `enabled: false`; `chains` schedules in a chain (none exist yet, so it matches
- * nothing).
+ * schedule with `enabled: false`; `chains` schedules in a chain (a chain, or an upstream of one).
  */
 export const STATE_FILTERS = [
   'failing',
@@ -99,7 +98,7 @@ export type StateFilter = (typeof STATE_FILTERS)[number];
 /** True when a schedule (enabled or not, with `summary`, `attention`) passes `filter`. */
 export function matchesFilter(
   filter: StateFilter,
-  schedule: { readonly enabled: boolean },
+  schedule: { readonly enabled: boolean; readonly inChain?: boolean },
   summary: SlotSummary,
   attention: Attention,
 ): boolean {
@@ -113,7 +112,7 @@ export function matchesFilter(
     case 'disabled':
       return !schedule.enabled;
     case 'chains':
-      return false;
+      return schedule.inChain === true;
     default:
       return state === filter;
   }

@@ -7,7 +7,7 @@
 import { isBranchGlob } from './branch-glob.ts';
 import { nextFireAfter } from './cron.ts';
 import { jitterOffsetMs } from './jitter.ts';
-import type { Schedule } from './model.ts';
+import { isCronSchedule, type Schedule } from './model.ts';
 import { DAY, MINUTE } from './time.ts';
 
 /** How far ahead demand is computed. */
@@ -119,7 +119,8 @@ export function computeDemand(input: DemandInput): Demand {
   const series = new Map<string, SeriesMinutes>();
   const schedules = new Map<string, ScheduleDemand>();
   for (const schedule of input.schedules) {
-    if (!schedule.enabled) continue;
+    // A chain's demand follows its upstreams' builds, which no timetable predicts.
+    if (!schedule.enabled || !isCronSchedule(schedule)) continue;
     const offsetMs = jitterOffsetMs(schedule.name, schedule.jitterMs);
     const key = `${schedule.timezone}\u0000${schedule.cron}`;
     let fires = series.get(key);

@@ -21,11 +21,59 @@ export interface StaleRule {
   readonly max: number;
 }
 
+/** Which finished upstream builds a chain counts (README, "Chains"). */
+export type UpstreamStatus = 'success' | 'failure' | 'finished';
+export const UPSTREAM_STATUSES = [
+  'success',
+  'failure',
+  'finished',
+] as const satisfies readonly UpstreamStatus[];
+
+/** One upstream of a chain: builds of a project's branch (anyone's), or one of our schedules' builds. */
+export type Upstream =
+  | {
+      readonly kind: 'project';
+      readonly project: string;
+      readonly branch: string;
+      readonly status: UpstreamStatus;
+      readonly line: number;
+    }
+  | {
+      readonly kind: 'schedule';
+      readonly schedule: string;
+      readonly status: UpstreamStatus;
+      readonly line: number;
+    };
+
+/** `after:` of a schedule: its upstreams, all of which must have a qualifying build within `withinMs`. */
+export interface ChainRule {
+  readonly upstreams: readonly Upstream[];
+  readonly withinMs: number;
+}
+
+/** Build statuses a chain counts as a failure: final, and neither a success nor stopped by someone. */
+const FAILURE_STATUSES: ReadonlySet<string> = new Set([
+  'error',
+  'failed',
+  'infrastructure_failure',
+  'blocked',
+  'ignored',
+]);
+
+/** True when a finished build with `status` is what an upstream's `status:` asks for. */
+export function qualifies(wanted: UpstreamStatus, status: BuildStatus): boolean {
+  if (wanted === 'success') return status === 'success';
+  if (wanted === 'failure') return FAILURE_STATUSES.has(status);
+  return true;
+}
+
 /** A validated schedule entry with every default applied. */
 export interface Schedule {
   readonly name: string;
-  /** The expression as written (5 or 6 fields, or a nickname such as `@daily`). */
-  readonly cron: string;
+  /** The expression as written (5 or 6 fields, or a nickname such as `@daily`); null for a chain. */
+  readonly cron: string | null;
+  /** A chain's upstreams (`after:`); null for a cron schedule. */
+  readonly after: ChainRule | null;
   /** IANA zone the expression is evaluated in. */
   readonly timezone: string;
   /** Project UUID or project name, resolved to a UUID by the daemon. */
@@ -40,6 +88,13 @@ export interface Schedule {
   readonly stale: StaleRule | null;
   /** Where the entry was written, for messages. */
   readonly source: { readonly file: string; readonly line: number };
+}
+
+/** A schedule that fires on a cron expression (not a chain). */
+export type CronSchedule = Schedule & { readonly cron: string };
+
+export function isCronSchedule(schedule: Schedule): schedule is CronSchedule {
+  return schedule.cron !== null;
 }
 
 /** Build statuses that still change (a build in one of these is not finished). */
@@ -143,6 +198,8 @@ export interface SlotRecord {
   readonly commitSha: string | null;
   /** How the build was identified: `exact` (one candidate) or `nearest of N`. */
   readonly claim: string | null;
+  /** A chain's slot: the upstream build that fired it (fan-in: the one that completed the set). */
+  readonly cause: ChainCause | null;
   readonly triggeredAt: Date | null;
   readonly finishedAt: Date | null;
   readonly createdAt: Date;
@@ -159,6 +216,21 @@ export interface NewSlot {
   state: 'pending' | 'skipped';
   reason?: string | null;
   manual?: boolean;
+  /** A chain's slot: unique per (schedule, cause build, branch). */
+  cause?: ChainCause | null;
+}
+
+/** The upstream build behind a chain's slot (README, "Chains"). */
+export interface ChainCause {
+  /** The upstream's project (name or UUID as configured, or as the API names it). */
+  readonly project: string;
+  readonly branch: string;
+  readonly build: string;
+  readonly status: string;
+  /** When the upstream build finished (Codeship's clock). */
+  readonly finishedAt: string;
+  /** Set when the upstream is one of our schedules. */
+  readonly schedule?: string;
 }
 
 export type AttemptResult = 'accepted' | 'unknown' | 'rejected' | 'not_sent';

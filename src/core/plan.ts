@@ -5,7 +5,7 @@
  * "The ledger and exactly-once").
  */
 import { jitterOffsetMs } from './jitter.ts';
-import type { Schedule } from './model.ts';
+import { isCronSchedule, type Schedule } from './model.ts';
 import { collectDue, type DueSlots, FireCache } from './plan-fires.ts';
 import { SECOND } from './time.ts';
 
@@ -103,6 +103,8 @@ export function planTick(input: PlanInput): Plan {
   let wakeMs = Number.POSITIVE_INFINITY;
 
   for (const schedule of input.schedules) {
+    // Chains fire after upstream builds, not on a timetable (daemon/chains.ts).
+    if (!isCronSchedule(schedule)) continue;
     const { name } = schedule;
     const mark = input.marks.get(name);
     const lowerMs = (mark ?? input.watchingSince.get(name) ?? input.now).getTime();

@@ -8,7 +8,9 @@
  */
 import type { ScheduleIssue } from '../core/errors.ts';
 import { formatScheduleIssue } from '../core/errors.ts';
+import { Chains } from './chains.ts';
 import { probeServerClock } from './clock-probe.ts';
+import { createHintHandler } from './hints.ts';
 import { Reconciler } from './reconciler.ts';
 import type { Runtime } from './runtime.ts';
 import type { LoadedFile, ScheduleSet } from './schedule-set.ts';
@@ -29,6 +31,8 @@ export interface DaemonOptions {
   onReady?: () => void;
   /** Called after every tick (systemd watchdog). */
   onTick?: () => void;
+  /** UPSTREAM_POLL: how often chains read their upstream projects; 0 or absent: never. */
+  upstreamPollMs?: number;
 }
 
 /** Runs the daemon until `options.signal` aborts. */
@@ -48,6 +52,12 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     onPending: () => sender.notify(),
     onReady: options.onReady,
     onTick: options.onTick,
+  });
+  const chains = new Chains(rt, signal, {
+    schedules: () => state.schedules,
+    watchingSince: state.watchingSince,
+    pollMs: options.upstreamPollMs ?? 0,
+    onPending: () => sender.notify(),
   });
 
   options.onReload?.(() => {
@@ -70,6 +80,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     );
     rt.events.emit('schedules', { count: schedules.size, issues: report.issues.length });
     ticker.notify();
+    chains.reloaded();
   });
   // A create sent outside the sender (a manual trigger) asks discovery to look soon; a re-send
   // decided by discovery is the sender's to make.
@@ -79,6 +90,8 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
   rt.events.on('resend', onResend);
   const previousLook = rt.look;
   rt.look = (projectUuid, lookSignal) => reconciler.look(projectUuid, lookSignal);
+  const previousHint = rt.hint;
+  rt.hint = createHintHandler(rt, reconciler, chains, signal);
 
   rt.logger.info({ schedules: schedules.size, ledger: rt.ledger.location }, 'daemon started');
   rt.events.emit('schedules', { count: schedules.size, issues: 0 });
@@ -87,12 +100,14 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
       ticker.run(),
       sender.run(),
       reconciler.run(),
+      chains.run(),
       probeServerClock(rt, signal).catch(() => undefined),
     ]);
   } finally {
     rt.events.off('attempt', onAttempt);
     rt.events.off('resend', onResend);
     rt.look = previousLook;
+    rt.hint = previousHint;
   }
   rt.logger.info({}, 'daemon stopped');
 }

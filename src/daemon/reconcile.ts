@@ -176,6 +176,8 @@ async function reconcileProject(
   const wanted = new Set(followed.map((s) => s.buildUuid as string));
   const { builds, calls } = await walk(rt, projectUuid, horizon, wanted, signal);
   memory.lastWalkAt.set(projectUuid, now);
+  // The first page serves chains whose upstream this project is, for no extra call.
+  rt.events.emit('listed', { projectUuid, builds: builds.slice(0, PER_PAGE), at: rt.clock.now() });
   let apiCalls = calls;
   // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
   for (const uuid of wanted) {

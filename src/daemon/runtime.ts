@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 export { isLedgerBusy } from '../adapters/ledger-busy.ts';
 
 import type { Logger } from '../adapters/logger.ts';
-import type { Schedule, SlotRecord } from '../core/model.ts';
+import type { RemoteBuild, Schedule, SlotRecord } from '../core/model.ts';
 import type { Clock, CodeshipApi, LedgerStore } from '../ports.ts';
 import type { BranchHistory } from './branch-history.ts';
 import type { ProjectResolver } from './projects.ts';
@@ -28,10 +28,27 @@ export interface DaemonEvents {
   settled: [SlotRecord];
   /** The sender recorded these never-sent slots `skipped: superseded (backlog)`. */
   superseded: [readonly SlotRecord[]];
+  /** A project's first page was read (reconciliation, or a chain's upstream read). */
+  listed: [{ projectUuid: string; builds: readonly RemoteBuild[]; at: Date }];
+  /** A webhook arrived: `accepted`, or why it was refused. */
+  webhook: [{ result: WebhookResult }];
   /** One reconciliation pass ended. */
   reconciled: [{ at: Date; open: number; apiCalls: number }];
   /** Schedules were (re)loaded. */
   schedules: [{ count: number; issues: number }];
+}
+
+/** How a webhook request ended (`codeship_cron_webhooks_total{result}`). */
+export type WebhookResult = 'accepted' | 'bad_secret' | 'bad_request' | 'too_large';
+
+/** What a Codeship notification webhook says, as far as the daemon uses it: a hint, never proof. */
+export interface WebhookHint {
+  /** The project's legacy numeric id. */
+  readonly projectId: number | null;
+  /** `acme/api` (project_full_name), or the project_name. */
+  readonly projectName: string | null;
+  readonly status: string;
+  readonly branch: string | null;
 }
 
 export interface Runtime {
@@ -67,6 +84,11 @@ export interface Runtime {
    * with its memory; a one-shot command's runtime runs one pass for that project.
    */
   look: (projectUuid: string, signal?: AbortSignal) => Promise<void>;
+  /**
+   * A webhook's hint (README, "Chains"): the daemon reads that project's first page soon (waking
+   * its reconciliation, or its chains' upstream read). Without a daemon, nothing happens.
+   */
+  hint: (hint: WebhookHint) => void;
   /** Current schedules by name (the daemon's live set; the CLI's loaded set). */
   readonly schedule: (name: string) => Schedule | undefined;
 }

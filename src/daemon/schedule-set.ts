@@ -25,6 +25,7 @@ export class ScheduleSet {
   private byFile = new Map<string, readonly Schedule[]>();
   private byName = new Map<string, Schedule>();
   private sorted: readonly Schedule[] | null = null;
+  private downstreamsOf: Map<string, string[]> | null = null;
 
   /**
    * Applies a fresh load of the folder (or, with `issues` only, a folder that could not be read).
@@ -73,6 +74,7 @@ export class ScheduleSet {
     this.byFile = next;
     this.byName = new Map();
     this.sorted = null;
+    this.downstreamsOf = null;
     for (const schedules of next.values()) {
       for (const schedule of schedules) {
         if (!this.byName.has(schedule.name)) this.byName.set(schedule.name, schedule);
@@ -87,6 +89,24 @@ export class ScheduleSet {
   sortedByName(): readonly Schedule[] {
     this.sorted ??= [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
     return this.sorted;
+  }
+
+  /** Chains that fire after `name`'s builds (`after: - schedule: NAME`), by name. */
+  downstreams(name: string): readonly string[] {
+    if (this.downstreamsOf === null) {
+      const map = new Map<string, string[]>();
+      for (const schedule of this.byName.values()) {
+        for (const upstream of schedule.after?.upstreams ?? []) {
+          if (upstream.kind !== 'schedule') continue;
+          const list = map.get(upstream.schedule) ?? [];
+          list.push(schedule.name);
+          map.set(upstream.schedule, list);
+        }
+      }
+      for (const list of map.values()) list.sort(compareNames);
+      this.downstreamsOf = map;
+    }
+    return this.downstreamsOf.get(name) ?? [];
   }
 
   all(): Schedule[] {

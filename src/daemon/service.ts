@@ -113,6 +113,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     onTick: () => {
       lastTickAt = Date.now();
     },
+    upstreamPollMs: config.upstreamPollMs,
   });
   // After the daemon started: the check never delays the first tick, and waits behind its calls.
   const checked =

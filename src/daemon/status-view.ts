@@ -21,6 +21,15 @@ export interface StatusRow {
   attempts: number;
   manual: boolean;
   error: string | null;
+  /** A chain's slot: the upstream build that fired it (README, "Chains"); null otherwise. */
+  cause: {
+    project: string;
+    branch: string;
+    build_uuid: string;
+    status: string;
+    finished_at: string;
+    schedule: string | null;
+  } | null;
 }
 
 const isoOrNull = (at: Date | null) => (at ? at.toISOString() : null);
@@ -42,6 +51,16 @@ export function toStatusRow(slot: SlotRecord): StatusRow {
     attempts: slot.attempts,
     manual: slot.manual,
     error: slot.state === 'failed' ? null : slot.error,
+    cause: slot.cause
+      ? {
+          project: slot.cause.project,
+          branch: slot.cause.branch,
+          build_uuid: slot.cause.build,
+          status: slot.cause.status,
+          finished_at: slot.cause.finishedAt,
+          schedule: slot.cause.schedule ?? null,
+        }
+      : null,
   };
 }
 
@@ -84,7 +103,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
     row.schedule,
     row.slot.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'),
     row.branch,
-    `${describeState(row)}${row.manual ? MANUAL : ''}`,
+    `${describeState(row)}${row.cause ? ` after ${row.cause.project} ${row.cause.branch} ${row.cause.build_uuid.slice(0, SHORT_UUID)}` : ''}${row.manual ? MANUAL : ''}`,
     row.build_uuid ? row.build_uuid.slice(0, SHORT_UUID) : '-',
     String(row.attempts),
   ]);

@@ -5,6 +5,7 @@
  * wall time on hover (core/wall-time.ts). Only the "Trigger now" panels depend on who asks.
  */
 import { isBranchGlob } from '../core/branch-glob.ts';
+import { formatDuration } from '../core/time.ts';
 import { formatInZone, formatUtc } from '../core/wall-time.ts';
 import type { StatusRow } from '../daemon/status-view.ts';
 import { FAVICON, PAGE_CSS, PAGE_JS, REFRESH_MS } from './page-assets.ts';
@@ -96,7 +97,35 @@ function timeTag(iso: string, timezone: string): string {
 /** Why a slot is where it is: its error while pending, else its reason (finished ones too). */
 function reasonOf(row: StatusRow): string {
   const reason = row.error ?? row.reason ?? '';
-  return reason === 'manual' ? '' : reason;
+  const shown = reason === 'manual' ? '' : reason;
+  if (!row.cause) return shown;
+  // A chain's slot says which upstream build fired it.
+  const cause = `after ${row.cause.project} ${row.cause.branch} ${row.cause.build_uuid.slice(0, 8)} (${row.cause.status})`;
+  return shown ? `${shown}; ${cause}` : cause;
+}
+
+/** A link to another schedule's card (found by search, so it works on any page). */
+function scheduleLink(name: string): string {
+  return `<a class="chain-link" href="/?q=${encodeURIComponent(name)}#schedule-${escapeHtml(name)}">${escapeHtml(name)}</a>`;
+}
+
+/** How a card fires: its cron expression, or its upstreams, linked. */
+function whenOf(view: CardView): string {
+  if (!view.after) {
+    return `<dt>When</dt><dd><code>${escapeHtml(view.cron)}</code> ${escapeHtml(view.description)}</dd>`;
+  }
+  const upstreams = view.after.upstreams
+    .map((u) =>
+      'schedule' in u
+        ? `${scheduleLink(u.schedule)} <span class="meta">(${escapeHtml(u.status)})</span>`
+        : `<code>${escapeHtml(u.project)}</code> <code>${escapeHtml(u.branch)}</code> <span class="meta">(${escapeHtml(u.status)})</span>`,
+    )
+    .join(', ');
+  const within =
+    view.after.upstreams.length > 1
+      ? ` <span class="meta">all within ${escapeHtml(formatDuration(view.after.withinMs))}</span>`
+      : '';
+  return `<dt>After</dt><dd class="upstreams">${upstreams}${within}</dd>`;
 }
 
 /** `build 1a2b3c4d at 89abcde, claim: exact` (or `claim not recorded`). */
@@ -236,9 +265,18 @@ function card(view: CardView, model: PageModel): string {
 <div class="title">
 <h2>${escapeHtml(view.name)}</h2>${ATTENTION_CHIP[view.attention]}
 <dl class="facts">
-<dt>When</dt><dd><code>${escapeHtml(view.cron)}</code> ${escapeHtml(view.description)}</dd>
+${whenOf(view)}${
+  view.after
+    ? ''
+    : `
 <dt>Zone</dt><dd>${escapeHtml(view.timezone)}</dd>
-<dt>Next fire</dt><dd data-next-fire="${escapeHtml(view.nextFireAt)}">${next}</dd>
+<dt>Next fire</dt><dd data-next-fire="${escapeHtml(view.nextFireAt)}">${next}</dd>`
+}${
+  view.downstreams.length > 0
+    ? `
+<dt>Then</dt><dd class="downstreams">${view.downstreams.map(scheduleLink).join(', ')}</dd>`
+    : ''
+}
 <dt>Project</dt><dd>${project}</dd>
 <dt>Branches</dt><dd>${view.branches.map((b) => `<code>${escapeHtml(b)}</code>`).join(' ')}</dd>
 </dl>

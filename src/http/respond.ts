@@ -92,17 +92,17 @@ export function redirect(
   send(res, 303, 'text/plain; charset=utf-8', `see ${location}\n`, { location, ...headers });
 }
 
-/** Reads the body as text, refusing more than MAX_BODY_BYTES with a 413. */
-export async function readBody(req: IncomingMessage): Promise<string> {
+/** Reads the body as text, refusing more than `maxBytes` (default MAX_BODY_BYTES) with a 413. */
+export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES)
-    throw new HttpError(413, `request body too large (at most ${MAX_BODY_BYTES} bytes)`);
+  if (declared > maxBytes)
+    throw new HttpError(413, `request body too large (at most ${maxBytes} bytes)`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, `request body too large (at most ${MAX_BODY_BYTES} bytes)`);
+    if (size > maxBytes)
+      throw new HttpError(413, `request body too large (at most ${maxBytes} bytes)`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

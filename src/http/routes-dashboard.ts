@@ -54,6 +54,7 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
     recent: PAGE_RECENT,
     projectName,
     summaries: page.summaries,
+    downstreams: (name) => deps.schedules.downstreams(name),
   });
   sendHtml(
     res,
@@ -179,6 +180,7 @@ export const dashboardRoutes: readonly Route[] = [
           recent,
           projectName,
           summaries: page.summaries,
+          downstreams: (name) => deps.schedules.downstreams(name),
         }),
         total: page.total,
         next_cursor: page.nextCursor,
@@ -195,7 +197,11 @@ export const dashboardRoutes: readonly Route[] = [
         deps.rt.ledger,
         [scheduleOf(context)],
         deps.rt.clock.now(),
-        { recent, projectName: projectNames(context) },
+        {
+          recent,
+          projectName: projectNames(context),
+          downstreams: (name) => deps.schedules.downstreams(name),
+        },
       );
       sendJson(context.res, 200, view);
     },

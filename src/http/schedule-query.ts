@@ -163,7 +163,14 @@ export async function selectSchedules(
   for (const schedule of candidates) {
     const summary = summaries.get(schedule.name) ?? empty;
     const attention = attentionOf(summary, now);
-    if (query.state !== null && !matchesFilter(query.state, schedule, summary, attention)) continue;
+    const inChain =
+      query.state === 'chains' &&
+      (schedule.after !== null || set.downstreams(schedule.name).length > 0);
+    if (
+      query.state !== null &&
+      !matchesFilter(query.state, { enabled: schedule.enabled, inChain }, summary, attention)
+    )
+      continue;
     entries.push({
       schedule,
       key: attentionKey(attention, cachedNextFire(schedule, now), schedule.name),

@@ -19,10 +19,12 @@ import { createHostCheck, isLoopbackHost } from './host-check.ts';
 import { HttpError, sendJson } from './respond.ts';
 import { dashboardRoutes, warmDashboard } from './routes-dashboard.ts';
 import { probeRoutes } from './routes-probes.ts';
+import { WEBHOOK_PATH, webhookRoutes } from './routes-webhook.ts';
 import { createTriggerGuard } from './trigger-guard.ts';
 
 export interface HttpServerOptions {
-  config: Pick<Config, 'http' | 'dashboardToken' | 'httpAllowedHosts'>;
+  config: Pick<Config, 'http' | 'dashboardToken' | 'httpAllowedHosts'> &
+    Partial<Pick<Config, 'webhookSecret'>>;
   rt: Runtime;
   schedules: ScheduleSet;
   metrics: Metrics;
@@ -37,7 +39,11 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...probeRoutes, ...dashboardRoutes];
+/** A request path as logs may show it: the webhook's secret never reaches a log. */
+export function loggablePath(url: string | undefined): string {
+  const path = (url ?? '/').split('?')[0] ?? '/';
+  return path.startsWith(WEBHOOK_PATH) ? `${WEBHOOK_PATH}<secret>` : path;
+}
 
 /**
  * Concurrent connections at most: a loopback page has a handful of clients, and a flood of idle
@@ -67,11 +73,16 @@ export function matchPath(template: string, path: string): Record<string, string
   return params;
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HttpDeps,
+  routes: readonly Route[],
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   const allowed: string[] = [];
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const params = matchPath(route.path, url.pathname);
     if (params === null) continue;
     if (route.method === method) {
@@ -84,13 +95,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: HttpDep
   if (allowed.length > 0) {
     throw new HttpError(
       405,
-      `method ${req.method} not allowed on ${url.pathname} (allowed: ${allowed.join(', ')})`,
+      `method ${req.method} not allowed on ${loggablePath(url.pathname)} (allowed: ${allowed.join(', ')})`,
       {
         allow: allowed.join(', '),
       },
     );
   }
-  throw new HttpError(404, `not found: ${url.pathname}`);
+  throw new HttpError(404, `not found: ${loggablePath(url.pathname)}`);
 }
 
 /**
@@ -112,6 +123,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     guard: createTriggerGuard(() => rt.clock.now().getTime()),
     signal: closing.signal,
   };
+  const routes: readonly Route[] = [
+    ...probeRoutes,
+    ...dashboardRoutes,
+    ...webhookRoutes(config.webhookSecret ?? null),
+  ];
   let checkHost: ((header: string | undefined) => void) | null = null;
   const server = createServer(
     { requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
@@ -125,7 +141,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       Promise.resolve()
         .then(() => {
           check(req.headers.host);
-          return dispatch(req, res, deps);
+          return dispatch(req, res, deps, routes);
         })
         .catch((raw: unknown) => {
           const error = coerceError(raw);
@@ -144,7 +160,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           }
           // The message may carry anything (SQL, paths); the client gets a generic answer.
           logger.error(
-            { method: req.method, path: req.url?.split('?')[0], err: error },
+            { method: req.method, path: loggablePath(req.url), err: error },
             'request failed',
           );
           sendJson(res, 500, { error: 'internal error (see the daemon log)' });

@@ -8,6 +8,7 @@
  */
 
 import { type Attention, attentionOf, type SlotSummary } from '../core/attention.ts';
+import { describeChain } from '../core/chain.ts';
 import { describeCron, nextFireAfter } from '../core/cron.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import type { Schedule, SlotRecord } from '../core/model.ts';
@@ -27,10 +28,21 @@ export interface SuccessRate {
   readonly percent: number | null;
 }
 
+/** One upstream of a chain as the page and JSON show it. */
+export type UpstreamView =
+  | { readonly schedule: string; readonly status: string }
+  | { readonly project: string; readonly branch: string; readonly status: string };
+
 export interface ScheduleView {
   readonly name: string;
-  readonly cron: string;
+  /** The cron expression; null for a chain (see `after`). */
+  readonly cron: string | null;
+  /** The cron expression in plain English, or the chain (`after acme/api main (success)`). */
   readonly description: string;
+  /** A chain's upstreams and fan-in window; null for a cron schedule. */
+  readonly after: { readonly upstreams: readonly UpstreamView[]; readonly withinMs: number } | null;
+  /** Chains that fire after this schedule's builds (`after: - schedule: NAME`). */
+  readonly downstreams: readonly string[];
   readonly timezone: string;
   readonly project: string;
   /** The project's name when `project` is a UUID the daemon has listed; else null. */
@@ -70,9 +82,12 @@ export function successRateOf(outcomes: readonly SlotRecord[]): SuccessRate {
   };
 }
 
-/** When `schedule` fires next after `now`: its next nominal slot moved by its stable jitter. */
+/**
+ * When `schedule` fires next after `now`: its next nominal slot moved by its stable jitter (null
+ * for a chain, which fires when its upstreams build).
+ */
 export function nextFireOf(schedule: Schedule, now: Date): Date | null {
-  if (!schedule.enabled) return null;
+  if (!schedule.enabled || schedule.cron === null) return null;
   const offsetMs = jitterOffsetMs(schedule.name, schedule.jitterMs);
   const nominal = nextFireAfter(
     schedule.cron,
@@ -115,6 +130,20 @@ export interface ViewOptions {
   readonly projectName?: (project: string) => string | null;
   /** Summaries already read (selectSchedules); read here otherwise. */
   readonly summaries?: ReadonlyMap<string, SlotSummary>;
+  /** Chains that fire after a schedule's builds. */
+  readonly downstreams?: (name: string) => readonly string[];
+}
+
+function upstreamViews(schedule: Schedule): ScheduleView['after'] {
+  if (!schedule.after) return null;
+  return {
+    upstreams: schedule.after.upstreams.map((u) =>
+      u.kind === 'schedule'
+        ? { schedule: u.schedule, status: u.status }
+        : { project: u.project, branch: u.branch, status: u.status },
+    ),
+    withinMs: schedule.after.withinMs,
+  };
 }
 
 const NO_SLOTS: SlotSummary = { newest: null, outcome: null };
@@ -135,7 +164,11 @@ async function baseViews(
     return {
       name: schedule.name,
       cron: schedule.cron,
-      description: describeCron(schedule.cron),
+      description: schedule.after
+        ? describeChain(schedule.after)
+        : describeCron(schedule.cron ?? ''),
+      after: upstreamViews(schedule),
+      downstreams: options.downstreams?.(schedule.name) ?? [],
       timezone: schedule.timezone,
       project: schedule.project,
       projectName: options.projectName?.(schedule.project) ?? null,

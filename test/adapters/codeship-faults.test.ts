@@ -225,6 +225,6 @@ describe('server errors, timeouts and lost connections', () => {
     controller.abort(new Error('stopping'));
     expect((await pending).message).toBe('stopping');
     expect(h.sim.requests()).toHaveLength(1);
-    expect(h.client.pacer.stats().queued).toEqual({ trigger: 0, normal: 0, reconcile: 0 });
+    expect(h.client.pacer.stats().queued).toEqual({ trigger: 0, normal: 0, reconcile: 0, poll: 0 });
   });
 });

@@ -45,7 +45,7 @@ describe('pacer', () => {
     queue('normal', 'n2');
     queue('trigger', 't2');
     await settle();
-    expect(pacer.stats().queued).toEqual({ trigger: 2, normal: 2, reconcile: 2 });
+    expect(pacer.stats().queued).toEqual({ trigger: 2, normal: 2, reconcile: 2, poll: 0 });
     for (let i = 0; i < 6; i += 1) await clock.advance(WINDOW_MS);
     expect(order).toEqual(['t1', 't2', 'n1', 'n2', 'r1', 'r2']);
   });

@@ -12,6 +12,7 @@ function schedule(branches: string[], project = 'acme/api'): Schedule {
   return {
     name: 'nightly',
     cron: '0 2 * * *',
+    after: null,
     timezone: 'UTC',
     project,
     branches,

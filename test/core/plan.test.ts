@@ -11,6 +11,7 @@ function schedule(name: string, cron: string, fields: Partial<Schedule> = {}): S
   return {
     name,
     cron,
+    after: null,
     timezone: 'UTC',
     project: 'acme/api',
     branches: ['main'],

@@ -28,6 +28,12 @@ function checkResult(result: ParsedFile, lineCount: number): void {
   if (result.issues.length > 0) expect(result.schedules).toEqual([]);
   for (const schedule of result.schedules) {
     expect(schedule.branches.length).toBeGreaterThan(0);
+    // Exactly one of cron and after: a chain has upstreams and no expression.
+    expect(schedule.cron === null).toBe(schedule.after !== null);
+    if (schedule.cron === null) {
+      expect(schedule.after?.upstreams.length).toBeGreaterThan(0);
+      continue;
+    }
     expect(
       nextFireAfter(schedule.cron, schedule.timezone, new Date('2026-01-01T00:00:00Z')),
     ).not.toBeNull();

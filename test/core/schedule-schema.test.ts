@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { UPSTREAM_STATUSES } from '../../src/core/model.ts';
 import {
   FILE_KEYS,
   MAX_BRANCHES,
   MAX_LENGTHS,
   SCHEDULE_KEYS,
   STALE_KEYS,
+  UPSTREAM_KEYS,
 } from '../../src/core/schedule/fields.ts';
 import { parseScheduleFile } from '../../src/core/schedule/file.ts';
 
@@ -27,7 +29,9 @@ describe('schedules.schema.json keeps in step with the loader', () => {
     expect(Object.keys(entry).sort()).toEqual([...SCHEDULE_KEYS].sort());
     expect(Object.keys(entry.stale.properties).sort()).toEqual([...STALE_KEYS].sort());
     for (const key of SCHEDULE_KEYS) expect(entry[key].description, key).toBeTruthy();
-    expect(schema.$defs.schedule.required.sort()).toEqual(['cron', 'name', 'project']);
+    expect(schema.$defs.schedule.required.sort()).toEqual(['name', 'project']);
+    expect(Object.keys(schema.$defs.upstream.properties).sort()).toEqual([...UPSTREAM_KEYS].sort());
+    expect(schema.$defs.upstream.properties.status.enum).toEqual([...UPSTREAM_STATUSES]);
     expect(entry.overlap.enum).toEqual(['allow', 'skip', 'replace']);
   });
 

@@ -30,6 +30,7 @@ describe('parseScheduleFile: valid files', () => {
       {
         name: 'nightly-api',
         cron: '0 2 * * *',
+        after: null,
         timezone: 'Europe/Berlin',
         project: 'acme/api',
         branches: ['main'],
@@ -44,6 +45,7 @@ describe('parseScheduleFile: valid files', () => {
       {
         name: 'stale-releases',
         cron: '30 3 * * 1-5',
+        after: null,
         timezone: 'America/New_York',
         project: 'acme/api',
         branches: ['release/*', 'main'],
@@ -58,6 +60,7 @@ describe('parseScheduleFile: valid files', () => {
       {
         name: 'never-catch-up',
         cron: '@hourly',
+        after: null,
         timezone: 'America/New_York',
         project: 'acme/web',
         branches: ['feature/x'],
@@ -79,6 +82,7 @@ describe('parseScheduleFile: valid files', () => {
     expect(parsed.schedules[0]).toMatchObject({
       name: 'docs-daily',
       cron: '0 0 6 * * *',
+      after: null,
       overlap: 'replace',
       source: { line: 4 },
     });
@@ -182,7 +186,7 @@ describe('parseScheduleFile: every problem, located', () => {
       'an unknown key without a hint',
       entry('    colour: red\n'),
       [
-        's.yaml:6: schedule a: colour: unknown key (expected one of name, cron, timezone, project, branch, branches, catchup, overlap, unchanged, jitter, enabled, stale)',
+        's.yaml:6: schedule a: colour: unknown key (expected one of name, cron, after, within, timezone, project, branch, branches, catchup, overlap, unchanged, jitter, enabled, stale)',
       ],
     ],
     [
@@ -190,7 +194,7 @@ describe('parseScheduleFile: every problem, located', () => {
       'schedules:\n  - branch: main\n',
       [
         's.yaml:2: schedule #1: name: is missing (expected a unique name such as nightly-api)',
-        's.yaml:2: schedule #1: cron: is missing (expected a cron expression such as "0 2 * * *")',
+        's.yaml:2: schedule #1: cron: is missing (expected a cron expression such as "0 2 * * *", or after: upstream builds)',
         's.yaml:2: schedule #1: project: is missing (expected a project UUID or name such as acme/api)',
       ],
     ],

@@ -27,6 +27,7 @@ function schedule(name: string, fields: Partial<Schedule> = {}): Schedule {
   return {
     name,
     cron: '0 * * * *',
+    after: null,
     timezone: 'UTC',
     project: 'acme/api',
     branches: ['main'],

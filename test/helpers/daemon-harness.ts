@@ -16,6 +16,8 @@ import { runDaemon } from '../../src/daemon/daemon.ts';
 import type { Runtime } from '../../src/daemon/runtime.ts';
 import { ScheduleSet } from '../../src/daemon/schedule-set.ts';
 import { createRuntime } from '../../src/deps.ts';
+import { type HttpServer, startHttpServer } from '../../src/http/server.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { queryNumber, queryRows } from './ledger-sql.ts';
@@ -34,6 +36,8 @@ export interface HarnessOptions {
   /** Reuse a simulator (restart tests). */
   sim?: Simulator;
   clock?: ManualClock;
+  /** Serve HTTP (page, probes, metrics, webhooks) on a free loopback port. */
+  http?: boolean;
 }
 
 export interface Harness {
@@ -46,6 +50,8 @@ export interface Harness {
   ledgerPath: string;
   /** Every log line the daemon wrote, parsed. */
   logs: Record<string, unknown>[];
+  /** The HTTP server's base URL (with `http: true`). */
+  httpUrl: string | null;
   reload(): void;
   writeFile(name: string, text: string): void;
   /** Steps the clock by `stepMs` until `predicate` holds; fails after `maxMs` of simulated time. */
@@ -61,8 +67,8 @@ export interface Harness {
 
 const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The daemon's loops (tick, send, reconcile, server clock probe) each sleep on the clock when idle. */
-const LOOPS = 4;
+/** The daemon's loops (tick, send, reconcile, chains, server clock probe) each sleep on the clock when idle. */
+const LOOPS = 5;
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(options.start);
@@ -88,6 +94,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     SCHEDULES_DIR: schedulesDir,
     DATABASE_PATH: ledgerPath,
     DISCOVERY_WINDOW: '120s',
+    ...(options.http ? { HTTP_ADDR: '127.0.0.1:0' } : {}),
     ...options.env,
   });
   const logs: Record<string, unknown>[] = [];
@@ -118,6 +125,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     schedule: (n) => schedules.get(n),
     requestTimeoutMs: options.requestTimeoutMs ?? 1000,
   });
+  let server: HttpServer | null = null;
+  let unwatch: (() => void) | null = null;
+  if (options.http) {
+    const metrics = createMetrics();
+    unwatch = metrics.watch(rt, () => schedules.all());
+    server = await startHttpServer({ config, rt, schedules, metrics, logger });
+  }
   const controller = new AbortController();
   const reloaders: (() => void)[] = [];
   const done = runDaemon(rt, {
@@ -128,6 +142,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return { files: loaded.files, issues: [] };
     },
     onReload: (listener) => reloaders.push(listener),
+    upstreamPollMs: config.upstreamPollMs,
   });
   /**
    * Waits (in real time, briefly) until every loop sleeps on the clock twice in a row: then no
@@ -153,6 +168,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     dir,
     ledgerPath,
     logs,
+    httpUrl: server?.url ?? null,
     reload: () => {
       for (const listener of reloaders) listener();
     },
@@ -174,6 +190,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async stop({ closeSimulator = true, keepFiles = false } = {}) {
       controller.abort();
       await done;
+      await server?.close();
+      unwatch?.();
       ledger.close();
       if (closeSimulator) await sim.close();
       if (!keepFiles) rmSync(dir, { recursive: true, force: true });

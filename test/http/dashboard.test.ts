@@ -75,6 +75,8 @@ describe('the status page without DASHBOARD_TOKEN (read-only)', () => {
       name: 'nightly-api',
       cron: '0 2 * * *',
       description: 'At 02:00',
+      after: null,
+      downstreams: [],
       timezone: 'Europe/Berlin',
       project: 'acme/api',
       projectName: null,

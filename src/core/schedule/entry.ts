@@ -2,9 +2,10 @@
  * One entry of `schedules:` -> a Schedule with defaults applied, or every problem with it. Pure.
  */
 import { isMap, isScalar, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isBranchGlob } from '../branch-glob.ts';
 import { checkCronExpression } from '../cron.ts';
 import type { ScheduleIssue } from '../errors.ts';
-import type { OverlapPolicy, Schedule, UnchangedPolicy } from '../model.ts';
+import type { ChainRule, OverlapPolicy, Schedule, UnchangedPolicy } from '../model.ts';
 import { clip, quoteInput } from '../quote.ts';
 import {
   type Checked,
@@ -17,12 +18,20 @@ import {
   checkTimezone,
   checkUnchanged,
   DEFAULT_CATCHUP_MS,
+  DEFAULT_WITHIN_MS,
   describeType,
   MAX_LENGTHS,
   SCHEDULE_KEYS,
   unknownKeyMessage,
 } from './fields.ts';
-import { type Field, readBranches, readStale, shortestIntervalMs, toPlain } from './parts.ts';
+import {
+  type Field,
+  readAfter,
+  readBranches,
+  readStale,
+  shortestIntervalMs,
+  toPlain,
+} from './parts.ts';
 import type { Locator, ParseOptions } from './types.ts';
 
 export interface ReadEntry {
@@ -51,6 +60,14 @@ const checkProjectField = (value: unknown) =>
   checkText(value, PROJECT_EXPECTED, MAX_LENGTHS.project);
 const checkCatchupField = (value: unknown) => checkDuration(value, 'never');
 const checkJitterField = (value: unknown) => checkDuration(value, null);
+const WITHIN_EXPECTED =
+  'a duration such as 6h or 1d: how close together the upstream builds must be';
+function checkWithinField(value: unknown): Checked<number> {
+  const checked = checkDuration(value, null);
+  if (checked.ok && checked.value === 0)
+    return { ok: false, message: `is 0 (expected ${WITHIN_EXPECTED})` };
+  return checked;
+}
 
 function fieldsOf(map: YAMLMap, locator: Locator, unknown: (key: string, pair: Pair) => void) {
   const fields = new Map<string, Field>();
@@ -124,7 +141,32 @@ export function readEntry(
   }
 
   const name = take('name', checkName, null, 'a unique name such as nightly-api');
-  const cron = take('cron', checkCronField, null, CRON_EXPECTED);
+  // A schedule fires on a cron expression or after upstream builds (a chain): exactly one.
+  const afterField = fields.get('after');
+  const cronField = fields.get('cron');
+  if (afterField && cronField) {
+    report(
+      locator.line(afterField.pair),
+      'after',
+      'given together with "cron" (expected either cron: for a timetable or after: for a chain, not both)',
+    );
+  }
+  const isChain = afterField !== undefined && cronField === undefined;
+  const cron = isChain
+    ? null
+    : take('cron', checkCronField, null, `${CRON_EXPECTED}, or after: upstream builds`);
+  const upstreams = cronField ? null : readAfter(afterField, report, locator);
+  const withinField = fields.get('within');
+  if (withinField && !isChain) {
+    report(
+      locator.line(withinField.pair),
+      'within',
+      'applies to chains only (expected it next to after:)',
+    );
+  }
+  const withinMs = isChain
+    ? take('within', checkWithinField, DEFAULT_WITHIN_MS)
+    : DEFAULT_WITHIN_MS;
   const timezone = take('timezone', checkTimezone, options.defaultTimezone);
   const project = take('project', checkProjectField, null, PROJECT_EXPECTED);
   const branches = readBranches(fields, entryLine, report, locator);
@@ -134,6 +176,22 @@ export function readEntry(
   const jitterMs = take('jitter', checkJitterField, 0);
   const enabled = take('enabled', checkBoolean, true);
   const stale = readStale(fields.get('stale'), report, locator);
+  if (isChain && branches?.some(isBranchGlob)) {
+    const field = fields.get('branches') ?? fields.get('branch');
+    report(
+      field ? locator.line(field.pair) : entryLine,
+      field === fields.get('branches') ? 'branches' : 'branch',
+      'has a glob (expected branch names: a chain builds named branches once per upstream build)',
+    );
+  }
+  const staleField = fields.get('stale');
+  if (isChain && staleField) {
+    report(
+      locator.line(staleField.pair),
+      'stale',
+      'applies to cron schedules only (a chain builds its branches once per upstream build)',
+    );
+  }
 
   if (jitterMs !== null && jitterMs > 0) {
     const interval = cron !== null && timezone !== null ? shortestIntervalMs(cron, timezone) : null;
@@ -145,7 +203,8 @@ export function readEntry(
   if (
     issues.length > 0 ||
     name === null ||
-    cron === null ||
+    (cron === null && !isChain) ||
+    (isChain && (upstreams === null || upstreams === undefined || withinMs === null)) ||
     timezone === null ||
     project === null ||
     branches === null ||
@@ -158,9 +217,14 @@ export function readEntry(
   ) {
     return { schedule: null, issues, name, nameLine };
   }
+  const after: ChainRule | null =
+    isChain && upstreams && withinMs !== null
+      ? Object.freeze({ upstreams: Object.freeze(upstreams), withinMs })
+      : null;
   const schedule: Schedule = Object.freeze({
     name,
     cron,
+    after,
     timezone,
     project,
     branches: Object.freeze(branches),

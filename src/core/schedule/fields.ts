@@ -10,6 +10,8 @@ import {
   type OverlapPolicy,
   UNCHANGED_POLICIES,
   type UnchangedPolicy,
+  UPSTREAM_STATUSES,
+  type UpstreamStatus,
 } from '../model.ts';
 import { quoteInput } from '../quote.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from '../time.ts';
@@ -21,6 +23,8 @@ export const FILE_KEYS = ['schedules', '$schema'] as const;
 export const SCHEDULE_KEYS = [
   'name',
   'cron',
+  'after',
+  'within',
   'timezone',
   'project',
   'branch',
@@ -35,6 +39,13 @@ export const SCHEDULE_KEYS = [
 
 /** Keys of `stale:`. */
 export const STALE_KEYS = ['older_than', 'max'] as const;
+
+/** Keys of one upstream of `after:`. */
+export const UPSTREAM_KEYS = ['project', 'branch', 'schedule', 'status'] as const;
+/** Most upstreams of one chain. */
+export const MAX_UPSTREAMS = 20;
+/** A fan-in's default window: every upstream built within a day. */
+export const DEFAULT_WITHIN_MS = 86_400_000;
 
 export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 /**
@@ -182,6 +193,10 @@ export function checkOverlap(value: unknown): Checked<OverlapPolicy> {
 
 export function checkUnchanged(value: unknown): Checked<UnchangedPolicy> {
   return checkOneOf(value, UNCHANGED_POLICIES);
+}
+
+export function checkUpstreamStatus(value: unknown): Checked<UpstreamStatus> {
+  return checkOneOf(value, UPSTREAM_STATUSES);
 }
 
 /** One of `allowed`, with a "did you mean" for a near miss. */

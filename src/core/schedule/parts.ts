@@ -4,16 +4,22 @@
  */
 import { isMap, isScalar, type Node, type Pair } from 'yaml';
 import { checkCronExpression, firesBetween } from '../cron.ts';
-import type { StaleRule } from '../model.ts';
+import type { StaleRule, Upstream, UpstreamStatus } from '../model.ts';
 import { clip, quoteInput } from '../quote.ts';
 import {
   checkBranch,
   checkDuration,
+  checkName,
   checkStaleMax,
+  checkText,
+  checkUpstreamStatus,
   DEFAULT_STALE_MAX,
   describeType,
   MAX_BRANCHES,
+  MAX_LENGTHS,
+  MAX_UPSTREAMS,
   STALE_KEYS,
+  UPSTREAM_KEYS,
   unknownKeyMessage,
 } from './fields.ts';
 import type { Locator } from './types.ts';
@@ -188,4 +194,163 @@ export function readStale(
     return undefined;
   }
   return valid && olderThanMs !== null ? Object.freeze({ olderThanMs, max }) : undefined;
+}
+
+const UPSTREAM_EXPECTED =
+  'a list of upstreams such as [{ project: acme/api, branch: main }] or [{ schedule: nightly-api }]';
+
+/**
+ * `after:` -> the chain's upstreams, null when absent, undefined when invalid (already reported).
+ * Each upstream is `{ project, branch, status? }` (builds by anyone) or `{ schedule, status? }`
+ * (builds of one of our schedules); one mapping alone counts as a list of one.
+ */
+export function readAfter(
+  field: Field | undefined,
+  report: Report,
+  locator: Locator,
+): Upstream[] | null | undefined {
+  if (!field) return null;
+  const node = field.node;
+  const items: unknown[] = isMap(node)
+    ? [node]
+    : node && 'items' in node && Array.isArray((node as { items: unknown }).items)
+      ? (node as unknown as { items: unknown[] }).items
+      : [];
+  if (items.length === 0) {
+    const got = Array.isArray(field.value) ? 'an empty list' : describeType(toPlain(field.value));
+    report(locator.line(field.pair), 'after', `is ${got} (expected ${UPSTREAM_EXPECTED})`);
+    return undefined;
+  }
+  if (items.length > MAX_UPSTREAMS) {
+    report(
+      locator.line(field.pair),
+      'after',
+      `lists ${items.length} upstreams (expected at most ${MAX_UPSTREAMS})`,
+    );
+    return undefined;
+  }
+  const upstreams: Upstream[] = [];
+  let valid = true;
+  items.forEach((raw, i) => {
+    const upstream = readUpstream(
+      locator.resolve(raw),
+      raw as Node,
+      `after[${i}]`,
+      report,
+      locator,
+    );
+    if (!upstream) {
+      valid = false;
+      return;
+    }
+    const key = upstreamKey(upstream);
+    if (upstreams.some((u) => upstreamKey(u) === key)) {
+      report(upstream.line, `after[${i}]`, 'is listed twice (expected each upstream once)');
+      valid = false;
+      return;
+    }
+    upstreams.push(upstream);
+  });
+  return valid ? upstreams : undefined;
+}
+
+/** What makes two upstreams the same (their status aside). */
+export function upstreamKey(upstream: Upstream): string {
+  return upstream.kind === 'schedule'
+    ? `schedule\u0000${upstream.schedule}`
+    : `project\u0000${upstream.project}\u0000${upstream.branch}`;
+}
+
+function readUpstream(
+  value: unknown,
+  itemNode: Node,
+  path: string,
+  report: Report,
+  locator: Locator,
+): Upstream | null {
+  const line = locator.line(itemNode);
+  if (!isMap(value)) {
+    report(
+      line,
+      path,
+      `is ${describeType(isScalar(value) ? value.value : toPlain(value))} (expected a mapping such as { project: acme/api, branch: main } or { schedule: nightly-api })`,
+    );
+    return null;
+  }
+  const fields = new Map<string, { value: unknown; line: number }>();
+  let valid = true;
+  for (const pair of value.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const node = locator.resolve(pair.value);
+    const plain = isScalar(node) ? node.value : toPlain(node ?? null);
+    if ((UPSTREAM_KEYS as readonly string[]).includes(key)) {
+      fields.set(key, { value: plain, line: locator.line(pair) });
+    } else {
+      report(locator.line(pair), `${path}.${clip(key)}`, unknownKeyMessage(key, UPSTREAM_KEYS));
+      valid = false;
+    }
+  }
+  let status: UpstreamStatus = 'success';
+  const statusField = fields.get('status');
+  if (statusField) {
+    const checked = checkUpstreamStatus(statusField.value);
+    if (checked.ok) status = checked.value;
+    else {
+      report(statusField.line, `${path}.status`, checked.message);
+      valid = false;
+    }
+  }
+  const schedule = fields.get('schedule');
+  const project = fields.get('project');
+  const branch = fields.get('branch');
+  if (schedule) {
+    if (project || branch) {
+      report(
+        (project ?? branch)?.line ?? line,
+        `${path}.${project ? 'project' : 'branch'}`,
+        'given together with "schedule" (expected either { schedule } or { project, branch })',
+      );
+      return null;
+    }
+    const name = checkName(schedule.value);
+    if (!name.ok) {
+      report(schedule.line, `${path}.schedule`, name.message);
+      return null;
+    }
+    return valid ? { kind: 'schedule', schedule: name.value, status, line } : null;
+  }
+  if (!project) {
+    report(
+      line,
+      `${path}.project`,
+      'is missing (expected { project: acme/api, branch: main } or { schedule: nightly-api })',
+    );
+    return null;
+  }
+  const projectChecked = checkText(
+    project.value,
+    'a project UUID or name such as acme/api',
+    MAX_LENGTHS.project,
+  );
+  if (!projectChecked.ok) {
+    report(project.line, `${path}.project`, projectChecked.message);
+    valid = false;
+  }
+  if (!branch) {
+    report(line, `${path}.branch`, 'is missing (expected the upstream branch, such as main)');
+    return null;
+  }
+  const branchChecked = checkBranch(branch.value);
+  if (!branchChecked.ok) {
+    report(branch.line, `${path}.branch`, branchChecked.message);
+    valid = false;
+  }
+  if (!valid || !projectChecked.ok || !branchChecked.ok) return null;
+  return {
+    kind: 'project',
+    project: projectChecked.value,
+    branch: branchChecked.value,
+    status,
+    line,
+  };
 }
