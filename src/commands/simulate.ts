@@ -1,18 +1,21 @@
 /**
  * `codeship-cron simulate [--port P] [--seed FILE] [--host H] [--clock-offset D] [--push-rate R]
- * [--push-spread D]`: runs the bundled Codeship API v2 simulator until SIGTERM/SIGINT, then
- * closes it and exits 0.
+ * [--push-spread D] [--webhook URL]…`: runs the bundled Codeship API v2 simulator until
+ * SIGTERM/SIGINT, then closes it and exits 0.
  */
 import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { parseDuration } from '../core/time.ts';
 import {
   DEMO_PASSWORD,
   DEMO_USERNAME,
+  isLoopbackWebhookUrl,
   loadSeedFile,
   type Pushes,
   SimulatorError,
   type SimulatorSeed,
   startSimulator,
+  WEBHOOK_URL_RULE,
+  type Webhooks,
 } from '../simulator/index.ts';
 import { type Command, parseCommandArgs, UsageError } from './context.ts';
 
@@ -56,6 +59,16 @@ function parsePushes(rate: string | undefined, spread: string | undefined): Push
   return { rate: share, spreadMs };
 }
 
+/** Global webhook URLs from `--webhook` (any number), or null when none is given. */
+function parseWebhooks(urls: readonly string[] | undefined): Webhooks | null {
+  if (urls === undefined || urls.length === 0) return null;
+  for (const url of urls) {
+    if (!isLoopbackWebhookUrl(url))
+      throw new UsageError(`--webhook ${WEBHOOK_URL_RULE} (got "${url}")`);
+  }
+  return { urls: [...urls] };
+}
+
 /**
  * A server that could not listen, as one line that names the option to change:
  * `cannot run the simulator on 127.0.0.1:3999: EADDRINUSE (… choose another with --port)`.
@@ -92,6 +105,7 @@ const simulate: Command = async (context) => {
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const clockOffsetMs = parseClockOffset(values['clock-offset']);
   const pushes = parsePushes(values['push-rate'], values['push-spread']);
+  const webhooks = parseWebhooks(values.webhook);
   const seed: SimulatorSeed | undefined =
     values.seed === undefined ? undefined : loadSeed(values.seed);
   const simulator = await startSimulator({
@@ -99,6 +113,7 @@ const simulate: Command = async (context) => {
     host,
     clockOffsetMs,
     pushes,
+    webhooks,
     ...(seed === undefined ? {} : { seed }),
   }).catch((error: unknown) => {
     throw listenFailure(error, 'run the simulator', `${host}:${port}`, '--port');

@@ -10,6 +10,8 @@ export interface FlagSpec {
   /** Placeholder of a string option's value in the usage line (`N`, `DIR`). */
   readonly value?: string;
   readonly default?: string | boolean;
+  /** A string option given any number of times (parsed as a list). */
+  readonly multiple?: boolean;
   readonly help: string;
 }
 
@@ -232,6 +234,12 @@ export const COMMAND_SPECS = {
         type: 'string',
         value: 'D',
         help: 'with --push-rate: how far from the create such a push lands (default 5s)',
+      },
+      webhook: {
+        type: 'string',
+        value: 'URL',
+        multiple: true,
+        help: "also send every build's webhooks to URL (repeatable; http on loopback only)",
       },
     },
     env: [],

@@ -1,7 +1,7 @@
 /**
  * The unauthenticated endpoints under /_simulator/ that tests, the demo and benchmarks use to
- * inspect and steer a simulator: recorded requests, builds, faults, pushes by others, and a push
- * now. They are never recorded, rate limited or faulted.
+ * inspect and steer a simulator: recorded requests, builds, faults, pushes by others, a push
+ * now, and notification webhooks. They are never recorded, rate limited or faulted.
  */
 import { coerceError, SimulatorError } from './errors.ts';
 import { type FaultInjector, validateFaults } from './faults.ts';
@@ -9,12 +9,15 @@ import type { ApiResponse } from './http-types.ts';
 import { type PushPlanner, validatePushes } from './pushes.ts';
 import type { World } from './state.ts';
 import type { RequestRecord, SimBuild } from './types.ts';
+import { validateWebhooks } from './webhook-settings.ts';
+import type { WebhookNotifier } from './webhooks.ts';
 
 /** What the admin endpoints reach into. */
 interface AdminTarget {
   world: World;
   faults: FaultInjector;
   pushes: PushPlanner;
+  webhooks: WebhookNotifier;
   requests(): RequestRecord[];
   resetRequests(): void;
 }
@@ -94,7 +97,8 @@ function parseJson(raw: string, what: string): unknown {
 
 /**
  * The answer to `method path` under /_simulator/ with the request body `raw` ('' when none):
- * GET requests, builds, faults, pushes; POST faults, pushes, push, reset-requests.
+ * GET requests, builds, faults, pushes, webhooks; POST faults, pushes, push, webhooks,
+ * reset-requests, reset-webhooks.
  */
 export function answerAdmin(
   target: AdminTarget,
@@ -102,7 +106,7 @@ export function answerAdmin(
   path: string,
   raw: string,
 ): ApiResponse {
-  const { world, faults, pushes } = target;
+  const { world, faults, pushes, webhooks } = target;
   switch (`${method} ${path}`) {
     case 'GET /_simulator/requests':
       return { status: 200, body: target.requests() };
@@ -112,9 +116,19 @@ export function answerAdmin(
       return { status: 200, body: faults.current };
     case 'GET /_simulator/pushes':
       return { status: 200, body: pushes.current };
+    case 'GET /_simulator/webhooks':
+      return { status: 200, body: webhooks.report() };
     case 'POST /_simulator/reset-requests':
       target.resetRequests();
       return { status: 204 };
+    case 'POST /_simulator/reset-webhooks':
+      webhooks.reset();
+      return { status: 204 };
+    case 'POST /_simulator/webhooks':
+      return setFrom(raw, 'webhooks', (body) => {
+        webhooks.set(validateWebhooks(body));
+        return webhooks.report().settings;
+      });
     case 'POST /_simulator/faults':
       return setFrom(raw, 'faults', (body) => {
         faults.set(validateFaults(body ?? {}));

@@ -2,7 +2,8 @@
  * The Codeship API v2 simulator: a faithful stand-in for the retired service (see
  * docs/codeship-api.md), used by the tests, the demo and the benchmarks on loopback.
  * Start one with `startSimulator()`; inspect it with `requests()` and `builds()`; steer it with
- * `setFaults()`, `setPushes()`, `push()` and `setClockOffset()`.
+ * `setFaults()`, `setPushes()`, `push()`, `setWebhooks()` and `setClockOffset()`; follow its
+ * notification webhooks with `webhooks()` and `flushWebhooks()`.
  */
 export { RATE_LIMIT_TEXT, TWO_FACTOR_ERROR } from './api.ts';
 export { DEMO_PASSWORD, DEMO_USERNAME, defaultSeed } from './default-seed.ts';
@@ -24,4 +25,15 @@ export type {
   Simulator,
   SimulatorOptions,
   SimulatorSeed,
+  WebhookDelivery,
+  WebhookEvent,
+  WebhookPayload,
+  WebhookReport,
+  Webhooks,
 } from './types.ts';
+export {
+  isLoopbackWebhookUrl,
+  validateWebhooks,
+  WEBHOOK_URL_RULE,
+} from './webhook-settings.ts';
+export { WEBHOOK_TIMEOUT_MS } from './webhooks.ts';

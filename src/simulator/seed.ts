@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { SimulatorError } from './errors.ts';
 import { BUILD_STATUSES } from './lifecycle.ts';
 import type { SimulatorSeed } from './types.ts';
+import { webhookUrlIssues } from './webhook-settings.ts';
 
 /** A seed that cannot be used; `issues` lists every problem. Code `ERR_SIMULATOR_SEED`. */
 export class SeedError extends SimulatorError {
@@ -110,7 +111,12 @@ function checkOrganization(
   });
   list(org.projects, `${at}.projects`, issues).forEach((raw, i) => {
     const pat = `${at}.projects[${i}]`;
-    const project = object(raw, pat, ['uuid', 'name', 'type', 'branches', 'builds'], issues);
+    const project = object(
+      raw,
+      pat,
+      ['uuid', 'name', 'type', 'branches', 'builds', 'webhooks'],
+      issues,
+    );
     if (project === null) return;
     text(project.uuid, `${pat}.uuid`, issues, true);
     const projectName = text(project.name, `${pat}.name`, issues);
@@ -128,6 +134,7 @@ function checkOrganization(
     list(project.builds, `${pat}.builds`, issues, true).forEach((build, j) => {
       checkBuild(build, `${pat}.builds[${j}]`, issues);
     });
+    issues.push(...webhookUrlIssues(project.webhooks, `${pat}.webhooks`));
   });
   return name;
 }

@@ -16,8 +16,11 @@ import { PushPlanner } from './pushes.ts';
 import { validateSeed } from './seed.ts';
 import { World } from './state.ts';
 import type { RequestRecord, Simulator, SimulatorOptions } from './types.ts';
+import { WebhookNotifier } from './webhooks.ts';
 
 const MAX_BODY_BYTES = 1_000_000;
+/** How often (real time) the simulator looks for builds that started or finished. */
+const WEBHOOK_SCAN_MS = 100;
 const SECRET_KEY = /pass(word)?|token|secret/i;
 
 /** A copy of a request body with anything that looks like a credential masked. */
@@ -105,7 +108,7 @@ function checkOptions(options: SimulatorOptions): void {
 /**
  * Starts a simulator on `host` (default 127.0.0.1) and `port` (default 0: any free port).
  * Throws a SeedError for an invalid seed and a SimulatorError for invalid faults, pushes
- * (`ERR_SIMULATOR_PUSHES`) or options (`ERR_SIMULATOR_OPTIONS`).
+ * (`ERR_SIMULATOR_PUSHES`), webhooks (`ERR_SIMULATOR_WEBHOOKS`) or options (`ERR_SIMULATOR_OPTIONS`).
  */
 export async function startSimulator(
   options: SimulatorOptions & { port?: number; host?: string } = {},
@@ -125,6 +128,7 @@ export async function startSimulator(
     idSalt: options.idSalt ?? randomUUID(),
     pushes,
   });
+  const webhooks = new WebhookNotifier(world, options.webhooks ?? null);
   const limiter = new RateLimiter(
     options.rateLimit === undefined ? { requests: 60, windowMs: 60_000 } : options.rateLimit,
   );
@@ -134,6 +138,7 @@ export async function startSimulator(
     world,
     faults,
     pushes,
+    webhooks,
     requests: () => records.map((r) => ({ ...r, query: { ...r.query } })),
     resetRequests: () => {
       records = [];
@@ -149,6 +154,8 @@ export async function startSimulator(
     const path = url.pathname;
     const method = request.method ?? 'GET';
     const raw = await readBody(request);
+    // Builds change status as time passes; announce what changed before anyone looks.
+    webhooks.scan();
     if (path.startsWith('/_simulator/')) {
       return send(response, answerAdmin(admin, method, path, raw), serverNow());
     }
@@ -217,6 +224,7 @@ export async function startSimulator(
       resolve();
     });
   });
+  const scanTimer = setInterval(() => webhooks.scan(), WEBHOOK_SCAN_MS).unref();
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/v2`;
@@ -229,6 +237,10 @@ export async function startSimulator(
     builds: () => world.allBuilds().map((b) => world.snapshot(b)),
     setFaults: (next) => faults.set(next),
     setPushes: (next) => pushes.set(next),
+    setWebhooks: (next) => webhooks.set(next),
+    webhooks: () => webhooks.report(),
+    flushWebhooks: () => webhooks.flush(),
+    resetWebhooks: () => webhooks.reset(),
     setClockOffset: (next) => {
       checkOptions({ clockOffsetMs: next });
       clockOffsetMs = next;
@@ -236,11 +248,15 @@ export async function startSimulator(
     push: (project, branch, username) =>
       pushOrThrow(admin, { project, branch, ...(username === undefined ? {} : { username }) }),
     close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Held (timeout-fault) and keep-alive sockets would otherwise keep close() waiting.
-        for (const socket of sockets) socket.destroy();
-      });
+      clearInterval(scanTimer);
+      closing ??= Promise.all([
+        webhooks.close(),
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          // Held (timeout-fault) and keep-alive sockets would otherwise keep close() waiting.
+          for (const socket of sockets) socket.destroy();
+        }),
+      ]).then(() => undefined);
       return closing;
     },
   };

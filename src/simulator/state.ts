@@ -31,6 +31,8 @@ export interface ProjectRecord {
   type: 'basic' | 'pro';
   repositoryUrl: string;
   repositoryProvider: string;
+  /** Where this project's notification webhooks go (loopback http URLs from the seed). */
+  webhooks: readonly string[];
   createdAtMs: number;
   updatedAtMs: number;
   /** Builds in creation order; the API lists them by queued time, newest first. */
@@ -39,6 +41,8 @@ export interface ProjectRecord {
 
 export interface BuildRecord {
   uuid: string;
+  /** The legacy numeric id notification webhooks carry as `build_id`; unique in this run. */
+  id: number;
   /** Global creation order: breaks ties of queued times. */
   seq: number;
   project: ProjectRecord;
@@ -71,6 +75,9 @@ export class World {
   readonly projects = new Map<string, ProjectRecord>();
   private nextSeq = 1;
   private nextProjectId = 1;
+  /** Build ids start far from project ids so a test that mixes the two up fails. */
+  private nextBuildId = 100_001;
+  private readonly buildListeners: ((build: BuildRecord) => void)[] = [];
   private created = 0;
   private readonly heads: BranchHeads;
 
@@ -89,6 +96,7 @@ export class World {
       this.orgs.set(record.uuid, record);
       for (const project of org.projects) {
         const created = this.addProject(record, project.name, project.type, startMs, project.uuid);
+        created.webhooks = [...(project.webhooks ?? [])];
         const builds = [...(project.builds ?? [])].sort(
           (a, b) => Date.parse(a.queuedAt) - Date.parse(b.queuedAt),
         );
@@ -151,6 +159,7 @@ export class World {
       type,
       repositoryUrl: `https://github.com/${name}`,
       repositoryProvider: 'github',
+      webhooks: [],
       createdAtMs: atMs,
       updatedAtMs: atMs,
       builds: [],
@@ -164,12 +173,18 @@ export class World {
     return [...this.projects.values()].filter((p) => p.org === org);
   }
 
+  /** Calls `listener` with every build added from now on (created or pushed), as it is added. */
+  onBuildAdded(listener: (build: BuildRecord) => void): void {
+    this.buildListeners.push(listener);
+  }
+
   private addBuild(
     project: ProjectRecord,
     build: Pick<BuildRecord, 'uuid' | 'branch' | 'commitSha' | 'username' | 'run' | 'pusher'>,
   ): BuildRecord {
     const record: BuildRecord = {
       ...build,
+      id: this.nextBuildId++,
       seq: this.nextSeq++,
       project,
       ref: `heads/${build.branch}`,
@@ -177,6 +192,7 @@ export class World {
       ghost: false,
     };
     project.builds.push(record);
+    for (const listener of this.buildListeners) listener(record);
     return record;
   }
 
@@ -290,6 +306,8 @@ export class World {
     const state = this.stateOf(build);
     return {
       uuid: build.uuid,
+      id: build.id,
+      projectId: build.project.id,
       projectUuid: build.project.uuid,
       organizationUuid: build.project.org.uuid,
       ref: build.ref,

@@ -22,6 +22,11 @@ export interface SeedProject {
   type: 'basic' | 'pro';
   branches?: string[];
   builds?: SeedBuild[];
+  /**
+   * Where this project's notification webhooks go, besides the global `webhooks.urls`:
+   * `http://` URLs on 127.0.0.1, localhost or [::1] only.
+   */
+  webhooks?: string[];
 }
 
 /** An organization; `name` is the lowercase slug the API reports, `scopes` default to all four. */
@@ -80,6 +85,87 @@ export interface Pushes {
   username?: string;
 }
 
+/**
+ * Codeship notification webhooks: where they go besides each project's `webhooks`, and the
+ * delivery faults, drawn from a seeded PRNG so a sequence of deliveries is reproducible.
+ */
+export interface Webhooks {
+  /** `http://` URLs on 127.0.0.1, localhost or [::1] that get every project's webhooks. */
+  urls?: string[];
+  /** 0..1: the share of deliveries never sent. */
+  drop?: number;
+  /** 0..1: the share of deliveries sent twice (each copy with its own delay). */
+  duplicate?: number;
+  /** `[min, max]` real milliseconds (0..60 000) each POST waits before it is sent; default none. */
+  delayMs?: [number, number];
+  /** PRNG seed so drops, duplicates and delays are reproducible (default 1). */
+  seed?: number;
+}
+
+/** The webhook events: a build started testing, or finished (any final status). */
+export type WebhookEvent = 'start' | 'finish';
+
+/** What a Codeship notification webhook carries (`{"build": …}`). */
+export interface WebhookPayload {
+  build: {
+    build_url: string;
+    commit_url: string;
+    project_id: number;
+    build_id: number;
+    status: string;
+    project_name: string;
+    project_full_name: string;
+    commit_id: string;
+    short_commit_id: string;
+    message: string;
+    committer: string;
+    branch: string;
+  };
+}
+
+/**
+ * One copy of one event for one URL: `dropped` (never sent), `pending` (waiting for its delay or
+ * its answer), `delivered` (2xx), `failed` (another status, refused, reset or timed out; see
+ * `error`) or `cancelled` (the simulator closed first).
+ */
+export interface WebhookDelivery {
+  event: WebhookEvent;
+  url: string;
+  buildUuid: string;
+  /** When the event happened, in the server's clock. */
+  at: string;
+  /** 1, or 2 for the extra copy of a duplicated delivery. */
+  copy: 1 | 2;
+  delayMs: number;
+  outcome: 'dropped' | 'pending' | 'delivered' | 'failed' | 'cancelled';
+  /** The receiver's HTTP status, or null when none came. */
+  statusCode: number | null;
+  error: string | null;
+  payload: WebhookPayload;
+}
+
+/** What the webhooks did since the start (or the last reset). */
+export interface WebhookReport {
+  /** The global settings in force (`null` when none were set). */
+  settings: Webhooks | null;
+  counts: {
+    /** Build starts and finishes that had at least one URL to go to. */
+    events: number;
+    /** Event × URL pairs (each one dropped, or sent once or twice). */
+    deliveries: number;
+    dropped: number;
+    duplicated: number;
+    /** POSTs begun or waiting for their delay (duplicates count twice). */
+    sent: number;
+    delivered: number;
+    failed: number;
+    pending: number;
+    cancelled: number;
+  };
+  /** The latest 500 records, oldest first: one per dropped delivery and one per POST. */
+  deliveries: WebhookDelivery[];
+}
+
 /** How a simulator behaves; every field has a default. */
 export interface SimulatorOptions {
   /** Default: `defaultSeed(now())`. */
@@ -107,6 +193,8 @@ export interface SimulatorOptions {
    * hand out the same ones; default a random UUID. Seeded history keeps its fixed UUIDs.
    */
   idSalt?: string;
+  /** Notification webhooks: global URLs and delivery faults; default none (projects' own URLs still get theirs). */
+  webhooks?: Webhooks | null;
 }
 
 /** The kind of credential a request carried (never the credential itself). */
@@ -127,6 +215,10 @@ export interface RequestRecord {
 /** A build as the simulator sees it at `now()`. Instants are ISO-8601 UTC. */
 export interface SimBuild {
   uuid: string;
+  /** The legacy numeric build id (the `build_id` of notification webhooks); unique in this run. */
+  id: number;
+  /** The project's numeric id (the API's `project_id`). */
+  projectId: number;
   projectUuid: string;
   organizationUuid: string;
   ref: string;
@@ -161,6 +253,20 @@ export interface Simulator {
   setFaults(faults: Faults): void;
   /** Replaces the pushes by others (null: none) and restarts their PRNG from `pushes.seed`. */
   setPushes(pushes: Pushes | null): void;
+  /**
+   * Replaces the global webhook settings (null: no global URLs, no faults) and restarts their
+   * PRNG from `webhooks.seed`. Throws a SimulatorError `ERR_SIMULATOR_WEBHOOKS`.
+   */
+  setWebhooks(webhooks: Webhooks | null): void;
+  /** The webhook settings, counts and recent deliveries. */
+  webhooks(): WebhookReport;
+  /**
+   * Looks for build starts and finishes at the server's now (it also does so every 100 ms and on
+   * each request) and resolves once every delivery begun, delays included, has settled.
+   */
+  flushWebhooks(): Promise<WebhookReport>;
+  /** Forgets the webhook counts and records (settings stay). */
+  resetWebhooks(): void;
   /** Moves the server's clock to `now() + clockOffsetMs`. */
   setClockOffset(clockOffsetMs: number): void;
   /**

@@ -103,6 +103,8 @@ describe('loadSeedFile', () => {
       expect(simulator.builds()).toEqual([
         {
           uuid: 'b-1',
+          id: 100_001,
+          projectId: 1,
           projectUuid: 'proj-1',
           organizationUuid: 'org-1',
           ref: 'heads/main',

@@ -105,6 +105,10 @@ describe('codeship-cron simulate', () => {
         '--push-spread must be a duration like 5s or 500ms (got "wide")',
       ],
       [['--push-spread', '5s'], '--push-spread needs --push-rate'],
+      [
+        ['--webhook', 'http://127.0.0.1:8080/ok', '--webhook', 'https://hooks.example.com/x'],
+        '--webhook must be an http:// URL on 127.0.0.1, localhost or [::1] (the simulator never sends outside this machine) (got "https://hooks.example.com/x")',
+      ],
     ] as const) {
       const result = spawnSync(process.execPath, [CLI, 'simulate', ...args], { encoding: 'utf8' });
       expect(result.status, args.join(' ')).toBe(2);
