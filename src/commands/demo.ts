@@ -23,6 +23,8 @@ const DEMO_PASSWORD = 'demo-password';
 /** Unlocks the demo page's "Trigger now"; printed at start (it guards nothing but the simulator). */
 const DEMO_DASHBOARD_TOKEN = 'demo-dashboard-token';
 const DEMO_HTTP_ADDR = '127.0.0.1:8080';
+/** The demo's webhook route secret: the simulator is its only caller. */
+const DEMO_WEBHOOK_SECRET = 'demo-webhook-secret';
 
 async function prettyDestination(context: CommandContext): Promise<DestinationStream> {
   try {
@@ -74,6 +76,9 @@ const demo: Command = async (context) => {
     DISCOVERY_WINDOW: '30s',
     HTTP_ADDR: httpPort ? `127.0.0.1:${httpPort}` : (context.env.HTTP_ADDR ?? DEMO_HTTP_ADDR),
     DASHBOARD_TOKEN: context.env.DASHBOARD_TOKEN ?? DEMO_DASHBOARD_TOKEN,
+    // The simulator sends Codeship's notification webhooks to the daemon (README, "Chains").
+    WEBHOOK_SECRET: DEMO_WEBHOOK_SECRET,
+    UPSTREAM_POLL: '30s',
   };
   try {
     const config = loadConfig(env, context.readSecret);
@@ -96,7 +101,10 @@ const demo: Command = async (context) => {
       logger,
       // The simulator builds any branch name: the demo's `fail-fast` has no history to check.
       checkAtStart: false,
-      onStart: async () => {
+      onStart: async (_rt, _schedules, httpUrl) => {
+        if (httpUrl) {
+          simulator.setWebhooks({ urls: [`${httpUrl}/hooks/codeship/${DEMO_WEBHOOK_SECRET}`] });
+        }
         context.stdout(banner); // once the page listens, so a taken port prints only the error
         return undefined;
       },

@@ -115,19 +115,39 @@ export function checkSchedule(
       problems: [projectProblem(schedule, projects)],
     };
   }
-  // Chains (`after:`) are not in the model yet. When they land, their upstreams are checked here:
-  // every `project:` upstream must be a project (findProject) and every `schedule:` upstream a
-  // loaded schedule, each problem on the field `after`.
+  // A chain's `project:` upstreams must be projects (`schedule:` upstreams are checked by validate).
+  const upstreamProblems: ScheduleIssue[] = [];
+  schedule.after?.upstreams.forEach((upstream, i) => {
+    if (upstream.kind !== 'project' || findProject(projects, upstream.project)) return;
+    const names = projects.map((p) => p.name).sort();
+    const hint = didYouMean(upstream.project, names);
+    upstreamProblems.push({
+      ...issue(
+        schedule,
+        `after[${i}].project`,
+        `"${upstream.project}" not found in the organization ${hint ? hint.trim() : `(expected one of: ${listNames(names)})`}`,
+      ),
+      line: upstream.line,
+    });
+  });
   if (history === null) {
-    return { schedule: schedule.name, projectUuid: project.uuid, matches: null, problems: [] };
+    return {
+      schedule: schedule.name,
+      projectUuid: project.uuid,
+      matches: null,
+      problems: upstreamProblems,
+    };
   }
   const seen = [...history.branches].sort();
   const matches = schedule.branches.map((pattern) => ({
     pattern,
     branches: seen.filter((branch) => matchBranch(pattern, branch)),
   }));
-  const problems = matches
-    .filter((match) => match.branches.length === 0)
-    .map((match) => branchProblem(schedule, match.pattern, history));
+  const problems = [
+    ...upstreamProblems,
+    ...matches
+      .filter((match) => match.branches.length === 0)
+      .map((match) => branchProblem(schedule, match.pattern, history)),
+  ];
   return { schedule: schedule.name, projectUuid: project.uuid, matches, problems };
 }

@@ -42,6 +42,7 @@ export interface ServiceOptions {
   onStart?: (
     rt: Runtime,
     schedules: ScheduleSet,
+    httpUrl: string | null,
   ) => Promise<(() => Promise<void>) | undefined> | undefined;
 }
 
@@ -103,7 +104,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
       }, notifier.watchdogIntervalMs)
     : null;
   watchdog?.unref();
-  const stopExtras = await options.onStart?.(rt, schedules);
+  const stopExtras = await options.onStart?.(rt, schedules, http?.url ?? null);
   const daemon = runDaemon(rt, {
     signal,
     schedules,

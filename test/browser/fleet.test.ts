@@ -16,7 +16,19 @@ const YAML = `schedules:\n${Array.from(
   { length: COUNT },
   (_, i) =>
     `  - { name: ${name(i)}, cron: "${i % 60} 3 * * *", project: acme/${i % 3 ? 'web' : 'api'}, branches: [main, "release/${i}-*"] }`,
-).join('\n')}\n`;
+).join('\n')}
+  - name: docs-after-svc
+    after: [{ schedule: svc-005 }]
+    project: acme/docs
+    branch: main
+  - name: release-after-docs
+    after:
+      - { schedule: docs-after-svc, status: finished }
+      - { project: acme/web, branch: main }
+    within: 6h
+    project: acme/docs
+    branch: release
+`;
 
 let harness: HttpHarness;
 let browser: Browser;
@@ -63,6 +75,29 @@ beforeAll(async () => {
     const [slot] = slots(schedule, 1);
     build(slot!.id, slot!.fireAt, 'error', 2);
   }
+  // docs-after-svc fired after svc-005's newest build.
+  ledger.recordSlots(
+    [
+      {
+        schedule: 'docs-after-svc',
+        slotAt: clock.now(),
+        branch: 'main',
+        project: 'acme/docs',
+        fireAt: clock.now(),
+        state: 'pending',
+        cause: {
+          project: 'acme/web',
+          branch: 'main',
+          build: '00000035-0000-4000-8000-000000000000',
+          status: 'success',
+          finishedAt: clock.now().toISOString(),
+          schedule: 'svc-005',
+        },
+      },
+    ],
+    new Map(),
+    clock.now(),
+  );
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }, 60_000);
 
@@ -80,7 +115,7 @@ it('searches, filters and pages with URLs that keep the query (back and forward 
   expect(names).toHaveLength(50);
   // Needs attention first: the two failing ones, by next fire (svc-042 at 03:42, svc-077 at 03:17).
   expect(names.slice(0, 2)).toEqual(['svc-077', 'svc-042']);
-  await expect(page.locator('.pager .range').textContent()).resolves.toBe('1–50 of 120 schedules');
+  await expect(page.locator('.pager .range').textContent()).resolves.toBe('1–50 of 122 schedules');
 
   await page.locator('a.next-page').click();
   await page.waitForURL(/cursor=/);
@@ -88,7 +123,7 @@ it('searches, filters and pages with URLs that keep the query (back and forward 
   expect(second).toHaveLength(50);
   expect(second.some((n) => names.includes(n))).toBe(false);
   await expect(page.locator('.pager .range').textContent()).resolves.toBe(
-    '51–100 of 120 schedules',
+    '51–100 of 122 schedules',
   );
   await page.goBack();
   expect(await cardNames(page)).toEqual(names);
@@ -113,9 +148,35 @@ it('searches, filters and pages with URLs that keep the query (back and forward 
   await page.goBack();
   expect(await cardNames(page)).toHaveLength(40);
   await page.goto(`${harness.url}/?state=chains`);
-  await expect(page.locator('.card.empty').textContent()).resolves.toBe(
-    'no schedule matches the filter',
+  expect((await cardNames(page)).sort()).toEqual([
+    'docs-after-svc',
+    'release-after-docs',
+    'svc-005',
+  ]);
+});
+
+it('chains show their upstreams and downstreams, linked between the cards', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${harness.url}/?q=docs-after-svc`);
+  const chain = page.locator('section[data-schedule="docs-after-svc"]');
+  await expect(chain.locator('.upstreams').textContent()).resolves.toBe('svc-005 (success)');
+  await expect(chain.locator('.downstreams').textContent()).resolves.toBe('release-after-docs');
+  await expect(chain.locator('td.reason').first().textContent()).resolves.toBe(
+    'after acme/web main 00000035 (success)',
   );
+  const fanIn = await page.goto(`${harness.url}/?q=release-after-docs`);
+  expect(fanIn?.status()).toBe(200);
+  await expect(
+    page.locator('section[data-schedule="release-after-docs"] .upstreams').textContent(),
+  ).resolves.toBe('docs-after-svc (finished), acme/web main (success) all within 6h');
+  await page.goto(`${harness.url}/?q=docs-after-svc`);
+  await chain.locator('.upstreams a').click();
+  await page.waitForURL(/q=svc-005/);
+  const upstream = page.locator('section[data-schedule="svc-005"]');
+  await expect(upstream.locator('.downstreams').textContent()).resolves.toBe('docs-after-svc');
+  await upstream.locator('.downstreams a').click();
+  await page.waitForURL(/q=docs-after-svc/);
+  expect(await cardNames(page)).toEqual(['docs-after-svc']);
 });
 
 it('shows the last 30 slots as a strip with a tooltip, a sparkline and the success rate', async () => {

@@ -108,6 +108,25 @@ describe('checkSchedule', () => {
     expect(problems.map(formatScheduleIssue)).toEqual([text]);
   });
 
+  it("checks a chain's project upstreams against the organization", () => {
+    const chain: Schedule = {
+      ...schedule(['main'], 'acme/web'),
+      cron: null,
+      after: {
+        upstreams: [
+          { kind: 'project', project: 'acme/apj', branch: 'main', status: 'success', line: 5 },
+          { kind: 'project', project: 'ACME/API', branch: 'main', status: 'success', line: 6 },
+          { kind: 'schedule', schedule: 'nightly', status: 'success', line: 7 },
+        ],
+        withinMs: 86_400_000,
+      },
+    };
+    const { problems } = checkSchedule(chain, PROJECTS, null);
+    expect(problems.map(formatScheduleIssue)).toEqual([
+      'a.yaml:5: schedule nightly: after[0].project: "acme/apj" not found in the organization (did you mean "acme/api"?)',
+    ]);
+  });
+
   it('judges no branch when the history was not read', () => {
     expect(checkSchedule(schedule(['nope']), PROJECTS, null)).toMatchObject({
       matches: null,
