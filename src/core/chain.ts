@@ -205,7 +205,11 @@ export function chainProblems(
     if (mark === 'done') return;
     if (mark === 'open') {
       const cycle = path.slice(path.indexOf(name));
-      for (const member of cycle) if (!inCycle.has(member)) inCycle.set(member, [...cycle, name]);
+      cycle.forEach((member, i) => {
+        // Each member's message starts with it: `b after a after b`.
+        const rotated = [...cycle.slice(i), ...cycle.slice(0, i)];
+        if (!inCycle.has(member)) inCycle.set(member, [...rotated, member]);
+      });
       return;
     }
     state.set(name, 'open');
