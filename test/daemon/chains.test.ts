@@ -239,6 +239,43 @@ describe('chains', { timeout: 120_000 }, () => {
     expect(JSON.stringify(h.logs)).not.toContain(SECRET);
   });
 
+  it("the simulator's own webhooks, dropped, duplicated and delayed: every push fires once", async () => {
+    harness = await startHarness({
+      start: '2026-06-01T10:00:00Z',
+      files: { 'a.yaml': WEB_CHAIN },
+      simulator: { buildDurationMs: 20_000 },
+      env: { UPSTREAM_POLL: '1m', WEBHOOK_SECRET: SECRET },
+      http: true,
+    });
+    const h = harness;
+    h.sim.setWebhooks({
+      urls: [`${h.httpUrl}/hooks/codeship/${SECRET}`],
+      drop: 0.3,
+      duplicate: 0.3,
+      delayMs: [0, 200],
+      seed: 7,
+    });
+    await h.advance(5_000);
+    const pushed: string[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      pushed.push(h.sim.push('acme/web', 'main').uuid);
+      await h.advance(13_000, 500);
+      await h.sim.flushWebhooks();
+    }
+    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === pushed.length, {
+      what: 'a slot for every push',
+      maxMs: 5 * 60_000,
+    });
+    await h.advance(3 * 60_000);
+    await h.sim.flushWebhooks();
+    const causes = rows(h, 'deploy-after-web').map((r) => causeOf(r)?.build);
+    expect(causes.sort()).toEqual([...pushed].sort());
+    const report = h.sim.webhooks();
+    expect(report.counts.dropped).toBeGreaterThan(0);
+    expect(report.counts.duplicated).toBeGreaterThan(0);
+    expect(report.counts.delivered).toBeGreaterThan(0);
+  });
+
   it('fan-in: fires when every upstream has a fresh qualifying build within the window', async () => {
     harness = await startHarness({
       start: '2026-06-01T10:05:00Z',
