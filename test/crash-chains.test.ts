@@ -89,7 +89,9 @@ it('chains survive SIGKILL: once per qualifying upstream build, each downstream 
   timeout: 120_000,
 }, async () => {
   const seed = Number(process.env.CHAIN_CRASH_SEED) || Math.floor(Math.random() * 2 ** 31);
+  // Two sources, so the kill delays do not depend on how many pushes came before.
   const random = createPrng(seed);
+  const pushRandom = createPrng(seed + 1);
   dir = mkdtempSync(join(tmpdir(), 'crash-chains-'));
   const logFile = join(dir, 'daemon.log');
   onTestFailed(() => {
@@ -139,7 +141,7 @@ it('chains survive SIGKILL: once per qualifying upstream build, each downstream 
   const pusher = (async () => {
     while (pushing) {
       simulator.push('acme/web', 'main');
-      await sleep(500 + random() * 500);
+      await sleep(500 + pushRandom() * 500);
     }
   })();
 
