@@ -231,6 +231,7 @@ export function rows(quick: boolean): Row[] {
     },
     ...overloadRows(quick),
     ...identityRows(quick),
+    ...chainsRows(quick),
     ...pageRows(quick),
   ];
 }
@@ -340,6 +341,57 @@ function identityRows(quick: boolean): Row[] {
       },
     ];
   });
+}
+
+/** Chains: upstream finished → downstream create sent, with webhooks and with the poll alone. */
+function chainsRows(quick: boolean): Row[] {
+  const builds = quick ? 15 : 100;
+  const webhooks = `chains (${builds} upstream builds by others, 0.4-0.8 s apart, with webhooks, UPSTREAM_POLL=0)`;
+  const poll = `chains (the same, no webhooks, UPSTREAM_POLL=10s)`;
+  const row = (
+    scenario: string,
+    key: string,
+    label: string,
+    unit: string,
+    target?: Row['target'],
+  ): Row => ({
+    source: 'chains',
+    key,
+    scenario,
+    label,
+    unit,
+    ...(target ? { target } : {}),
+  });
+  return [
+    row(webhooks, 'webhooksChained', 'upstream builds that fired the chain', '', exactly(builds)),
+    row(webhooks, 'webhooksP50Ms', 'upstream finished → downstream create sent, p50', 'ms'),
+    row(webhooks, 'webhooksP99Ms', '… p99', 'ms', under(2000, 'ms')),
+    row(
+      webhooks,
+      'webhooksListsPerWebhook',
+      'upstream list calls per webhook received (start and finish)',
+      '',
+      atMost(1, ''),
+    ),
+    row(webhooks, 'webhooksListsPerFinish', '… per finish webhook', '', atMost(1, '')),
+    row(webhooks, 'webhooksUpstreamLists', 'upstream list calls in total', ''),
+    row(
+      webhooks,
+      'webhooksCallsPerChained',
+      'API calls per chained build (all projects, create included)',
+      '',
+    ),
+    row(poll, 'pollChained', 'upstream builds that fired the chain', '', exactly(builds)),
+    row(poll, 'pollP50Ms', 'upstream finished → downstream create sent, p50', 'ms'),
+    row(poll, 'pollP99Ms', '… p99', 'ms'),
+    row(poll, 'pollUpstreamLists', 'upstream list calls in total', ''),
+    row(
+      poll,
+      'pollCallsPerChained',
+      'API calls per chained build (all projects, create included)',
+      '',
+    ),
+  ];
 }
 
 /** The status page on the 10,000-schedule fleet, in Chromium. */

@@ -30,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'overload', script: 'overload.js', args: [] },
   { id: 'identity-other', script: 'identity.js', args: ['--names', 'other'] },
   { id: 'identity-same', script: 'identity.js', args: ['--names', 'same'] },
+  { id: 'chains', script: 'chains.js', args: [] },
   { id: 'page', script: 'page.js', args: [] },
 ];
 

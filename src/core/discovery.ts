@@ -155,6 +155,8 @@ function fitOf(
  *   build inside its window, a failed or killed one maybe nothing;
  * - then the one inside a request's own interval before one only inside its margins;
  * - then the one nearest to where the server most likely made it; then older slots first.
+ * A confirmed claimant left with no build while its candidates went to neighbours that could
+ * take another of theirs gets one by moving them (an augmenting path), never by unseating one.
  * Each assignment says how many candidates the claimant had (`claim`: exact, or nearest of N).
  * Builds in `claimedUuids` (already in the ledger) and builds without a queuedAt are never handed
  * out; a build goes to one claimant only. `builds` may be in any order. A claimant with no
@@ -209,12 +211,35 @@ export function assignBuilds(
       a.claimant.id - b.claimant.id ||
       oldestFirst(a.build, b.build),
   );
-  const taken = new Set<string>();
+  const holder = new Map<string, number>();
   const assigned = new Map<number, Assignment>();
+  const candidatesOf = new Map<number, RemoteBuild[]>();
   for (const { claimant, build } of pairs) {
-    if (assigned.has(claimant.id) || taken.has(build.uuid)) continue;
-    taken.add(build.uuid);
+    candidatesOf.set(claimant.id, [...(candidatesOf.get(claimant.id) ?? []), build]);
+    if (assigned.has(claimant.id) || holder.has(build.uuid)) continue;
+    holder.set(build.uuid, claimant.id);
     assigned.set(claimant.id, { build, candidates: candidateCount.get(claimant.id) ?? 1 });
+  }
+  // Best pair first can strand a claimant whose candidates all went to neighbours that had other
+  // candidates too (three creates of one branch within the clock estimate's width). An accepted
+  // create surely made a build in its window, so each confirmed claimant left without one looks
+  // for an augmenting path: a neighbour moves to another of its own candidates (best first), so
+  // every claimant keeps a build and one more gets one.
+  const augment = (id: number, seen: Set<string>): boolean => {
+    for (const build of candidatesOf.get(id) ?? []) {
+      if (seen.has(build.uuid)) continue;
+      seen.add(build.uuid);
+      const other = holder.get(build.uuid);
+      if (other === undefined || augment(other, seen)) {
+        holder.set(build.uuid, id);
+        assigned.set(id, { build, candidates: candidateCount.get(id) ?? 1 });
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const claimant of claimants) {
+    if (claimant.confirmed !== false && !assigned.has(claimant.id)) augment(claimant.id, new Set());
   }
   return assigned;
 }

@@ -161,15 +161,13 @@ async function reconcileProject(
   signal?: AbortSignal,
 ) {
   const now = rt.clock.now();
-  // While a create of a branch is in flight here (rt.sending), its build may already be listed
-  // but cannot be told from a neighbour's: that branch's claims wait until its answer is in.
-  const busy = new Set(slots.filter((s) => rt.sending.has(s.id)).map((s) => s.branch));
-  const pending = await Promise.all(
-    slots.filter((s) => s.buildUuid === null && !busy.has(s.branch)).map((s) => toPending(rt, s)),
+  // Only how deep to walk: the claims are decided on the slots open once the page is read.
+  const pendingBefore = await Promise.all(
+    slots.filter((s) => s.buildUuid === null).map((s) => toPending(rt, s)),
   );
   const followed = slots.filter((s) => s.buildUuid !== null && s.state === 'running');
   const horizon = walkHorizon(
-    pending,
+    pendingBefore,
     followed.map((s) => s.buildQueuedAt ?? s.intentAt ?? s.fireAt),
     rt.match.requestTimeoutMs,
   );
@@ -179,6 +177,17 @@ async function reconcileProject(
   // The first page serves chains whose upstream this project is, for no extra call.
   rt.events.emit('listed', { projectUuid, builds: builds.slice(0, PER_PAGE), at: rt.clock.now() });
   let apiCalls = calls;
+  // Creates sent while the page was read (by slots not open when this pass began) may have builds
+  // on it: a slot whose outcome is unknown, with its wide window, would take such a build from the
+  // slot whose accepted create made it. So claims are decided on the slots open now (every create
+  // whose build can be listed recorded its intent before it was sent), and while a create of a
+  // branch is in flight (rt.sending), its build may already be listed but cannot be told from a
+  // neighbour's: that branch's claims wait until its answer is in.
+  const open = (await rt.ledger.openSlots()).filter((s) => s.projectUuid === projectUuid);
+  const busy = new Set(open.filter((s) => rt.sending.has(s.id)).map((s) => s.branch));
+  const pending = await Promise.all(
+    open.filter((s) => s.buildUuid === null && !busy.has(s.branch)).map((s) => toPending(rt, s)),
+  );
   // Followed builds older than the pages walked: fetched one by one (rare: very long builds).
   for (const uuid of wanted) {
     apiCalls += 1;
@@ -204,7 +213,7 @@ async function reconcileProject(
   if (showsOwnName(builds, rt.match.ownUsernames)) rt.match.ownNameSeen = true;
   const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
-    const slot = slots.find((s) => s.id === decision.id);
+    const slot = open.find((s) => s.id === decision.id);
     if (!slot) continue;
     const log = rt.logger.child({
       schedule: slot.schedule,

@@ -223,6 +223,34 @@ describe('assignBuilds: several slots', () => {
     });
   });
 
+  it('gives every accepted create a build when greedy best-first pairs would strand one', () => {
+    // Found by test/crash-chains.test.ts: three creates of one branch within 200 ms after a
+    // restart, the server 47 s ahead, known to 85 ms. Best pair first gave #26 the build nearest
+    // its anchor, then #25 the oldest build (the one only #20's window holds), and #20 nothing.
+    const estimate = { loMs: 46_937, hiMs: 47_022 };
+    const accepted = (id: number, sentAt: string, latencyMs: number): Claimant => ({
+      id,
+      ref: 'heads/develop',
+      sends: [send(sentAt, { latencyMs, estimate })],
+      confirmed: true,
+    });
+    const claimants = [
+      accepted(20, '2026-11-30T14:55:02.985Z', 118),
+      accepted(25, '2026-11-30T14:55:03.125Z', 54),
+      accepted(26, '2026-11-30T14:55:03.165Z', 25),
+    ];
+    const builds = [
+      build('b20', 'develop', '2026-11-30T14:55:50.084Z'),
+      build('b25', 'develop', '2026-11-30T14:55:50.158Z'),
+      build('b26', 'develop', '2026-11-30T14:55:50.189Z'),
+    ];
+    expect(assigned(claimants, builds)).toEqual({
+      20: 'b20 (nearest of 2)',
+      25: 'b25 (nearest of 3)',
+      26: 'b26 (nearest of 3)',
+    });
+  });
+
   it('follows each attempt of a re-sent slot', () => {
     const resent: Claimant = {
       id: 1,

@@ -36,9 +36,11 @@ export function startDaemon(options: {
   cwd: string;
   logFile: string;
   label: string;
+  /** The built CLI; default `dist/cli.js` of this checkout (the benchmarks, compiled elsewhere, pass theirs). */
+  cli?: string;
 }): DaemonRun {
   const { env, logFile, label } = options;
-  const child = spawn(process.execPath, [CLI, 'run'], {
+  const child = spawn(process.execPath, [options.cli ?? CLI, 'run'], {
     cwd: options.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
