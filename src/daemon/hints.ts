@@ -1,9 +1,9 @@
 /**
  * Webhook hints (README, "Chains: builds after other builds"): a Codeship notification webhook
  * is unsigned, so it only says where to look. Its project is found by its legacy numeric id or
- * its name; when this daemon follows builds in that project, reconciliation looks at it now (and
- * its walk's first page serves the chains too); otherwise, for a finished build of an upstream
- * project, the chains read its first page. A burst of webhooks for one project costs one look,
+ * its name; when this daemon has a build to discover there (any webhook) or follows one (a
+ * finish), reconciliation looks at it now (and its walk's first page serves the chains too);
+ * otherwise, for a finished build of an upstream project, the chains read its first page. A burst of webhooks for one project costs one look,
  * plus one more when another arrived while it ran.
  */
 import { coerceError } from '../core/errors.ts';
@@ -64,9 +64,13 @@ export function createHintHandler(
       );
       return;
     }
-    const followed = (await rt.ledger.openSlots()).some((s) => s.projectUuid === projectUuid);
-    if (followed) look(projectUuid);
-    else if (isFinalStatus(hint.status)) chains.hint(projectUuid);
+    const open = (await rt.ledger.openSlots()).filter((s) => s.projectUuid === projectUuid);
+    const final = isFinalStatus(hint.status);
+    // A start tells reconciliation something only while a build of ours is still to be
+    // discovered; a finish, while one is followed. Otherwise only a chain may care.
+    const useful = final ? open.length > 0 : open.some((s) => s.buildUuid === null);
+    if (useful) look(projectUuid);
+    else if (final) chains.hint(projectUuid);
   };
 
   return (hint) => {
