@@ -92,6 +92,9 @@ function parseAllowedHosts(value: string): string[] | null {
 }
 
 /** A secret setting that is long enough, or the problem (never echoing the secret itself). */
+/** Characters a URL path segment carries as they are (RFC 3986 unreserved). */
+const URL_SAFE_SECRET = /^[A-Za-z0-9._~-]+$/;
+
 function checkSecret(name: string, value: string | undefined, issues: string[]): string | null {
   if (!value) return null;
   if (value.length < MIN_SECRET_LENGTH) {
@@ -263,6 +266,12 @@ export function loadConfig(
   }
   const dashboardToken = checkSecret('DASHBOARD_TOKEN', env.DASHBOARD_TOKEN, issues);
   const webhookSecret = checkSecret('WEBHOOK_SECRET', env.WEBHOOK_SECRET, issues);
+  // The secret is a path segment: `/`, `?`, `#` or `%` would make the route unreachable.
+  if (webhookSecret && !URL_SAFE_SECRET.test(webhookSecret)) {
+    issues.push(
+      'WEBHOOK_SECRET must be letters, digits, "-", "_", "." or "~" only: it is a URL path segment (generate one with: openssl rand -hex 24)',
+    );
+  }
   const { api, issues: apiIssues } = loadApi(env, readSecret);
   // A command that calls the API hears of every problem at once, its API settings included.
   if (options.requireApi) issues.push(...apiIssues);

@@ -40,6 +40,8 @@ export interface Metrics {
   lastTickAt(): Date | null;
   /** The exposition text and its content type (prom-client's `metrics()` is async). */
   render(): Promise<{ contentType: string; body: string }>;
+  /** The HTTP server closed a connection at once: MAX_HTTP_CONNECTIONS were open. */
+  droppedConnection(): void;
 }
 
 /** Lateness buckets in seconds: the benchmark target is p99 < 250 ms; minutes mean trouble. */
@@ -256,6 +258,11 @@ export function createMetrics(): Metrics {
   for (const result of ['accepted', 'bad_secret', 'bad_request', 'too_large']) {
     webhooks.inc({ result }, 0);
   }
+  const droppedConnections = new Counter({
+    name: 'codeship_cron_http_connections_dropped_total',
+    help: 'Connections the HTTP server closed at once because MAX_HTTP_CONNECTIONS (128) were open (a webhook burst, a flood)',
+    registers,
+  });
   const pauses = new Counter({
     name: 'codeship_cron_rate_limit_pauses_total',
     help: 'Times a rate-limit answer paused every API call.',
@@ -320,6 +327,7 @@ export function createMetrics(): Metrics {
         rt.events.off('webhook', onWebhook);
       };
     },
+    droppedConnection: () => droppedConnections.inc(),
     lastApiCall: () => lastApi,
     lastTickAt: () => lastTick,
     async render() {

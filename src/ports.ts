@@ -113,10 +113,14 @@ export interface LedgerStore {
   ): Awaitable<SlotRecord[]>;
   get(id: number): Awaitable<SlotRecord | null>;
   /**
-   * Arms chains (README, "Chains"): each of `names` not armed yet is armed at `now`; returns the
-   * instant each was armed. Upstream builds that finished before never fire a chain.
+   * Arms chains (README, "Chains"): each of `chains` not armed yet, or armed with other
+   * `upstreams` (core/chain.ts `chainKey`), is armed at `now`; returns the instant each was
+   * armed. Upstream builds that finished before never fire a chain.
    */
-  armChains(names: readonly string[], now: Date): Awaitable<Map<string, Date>>;
+  armChains(
+    chains: readonly { name: string; upstreams: string }[],
+    now: Date,
+  ): Awaitable<Map<string, Date>>;
   /**
    * Which of `uuids` (upstream builds) already have a slot of chain `schedule` (fired, skipped or
    * missed), and the newest upstream finish (`slotAt`) of its slots.
@@ -170,7 +174,15 @@ export interface LedgerStore {
   knownBuildUuids(uuids: readonly string[]): Awaitable<Set<string>>;
   /** Attaches a discovered build to a slot; false when it already has one or the build is taken. */
   claimBuild(id: number, build: BuildSeen, now: Date, claim?: string | null): Awaitable<boolean>;
-  updateBuild(id: number, build: Omit<BuildSeen, 'uuid' | 'queuedAt'>, now: Date): Awaitable<void>;
+  /**
+   * Records a followed build's newer status (a final one finishes its slot); false when the slot
+   * was no longer running (another pass recorded its end first).
+   */
+  updateBuild(
+    id: number,
+    build: Omit<BuildSeen, 'uuid' | 'queuedAt'>,
+    now: Date,
+  ): Awaitable<boolean>;
   /** A followed build Codeship no longer knows: the slot fails with `reason`. */
   loseBuild(id: number, reason: string, now: Date): Awaitable<void>;
   /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */

@@ -151,6 +151,26 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses a WEBHOOK_SECRET that is no plain URL path segment, never echoing it', () => {
+    for (const secret of [
+      'abcdefghijklmnop/qrstuv',
+      'abcdefghijklmnop?x=1',
+      'abc%2Fdefghijklmnop',
+      'base64+secret=====',
+    ]) {
+      let error: unknown;
+      try {
+        loadConfig({ WEBHOOK_SECRET: secret });
+      } catch (caught) {
+        error = caught;
+      }
+      expect((error as ConfigError).issues).toEqual([
+        'WEBHOOK_SECRET must be letters, digits, "-", "_", "." or "~" only: it is a URL path segment (generate one with: openssl rand -hex 24)',
+      ]);
+      expect((error as ConfigError).message).not.toContain(secret);
+    }
+  });
+
   it('reads HTTP_ALLOWED_HOSTS as host or host:port entries', () => {
     expect(
       loadConfig({ HTTP_ALLOWED_HOSTS: 'Status.Example.com, proxy.internal:8443,[::1]:9000' })

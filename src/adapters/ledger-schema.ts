@@ -83,9 +83,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE slots ADD COLUMN cause TEXT;
   CREATE UNIQUE INDEX slots_chain ON slots (schedule, upstream_build, branch)
     WHERE upstream_build IS NOT NULL;
-  -- When each chain was first loaded: upstream builds that finished before never fire it.
+  -- When each chain was loaded with its upstreams (as written): upstream builds that finished
+  -- before never fire it; a chain whose upstreams change is armed again.
   CREATE TABLE chain_marks (
     schedule  TEXT PRIMARY KEY,
+    upstreams TEXT NOT NULL,
     armed_at  TEXT NOT NULL
   ) WITHOUT ROWID;
   `,

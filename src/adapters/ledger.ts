@@ -213,7 +213,9 @@ export class Ledger implements LedgerStore {
         .prepare('SELECT 1 FROM slots WHERE schedule = ? AND upstream_build = ? AND branch = ?')
         .pluck(),
       armChain: db.prepare(
-        'INSERT INTO chain_marks (schedule, armed_at) VALUES (?, ?) ON CONFLICT (schedule) DO NOTHING',
+        `INSERT INTO chain_marks (schedule, upstreams, armed_at) VALUES (?, ?, ?)
+         ON CONFLICT (schedule) DO UPDATE SET upstreams = excluded.upstreams, armed_at = excluded.armed_at
+         WHERE chain_marks.upstreams <> excluded.upstreams`,
       ),
       chainMarks: db.prepare('SELECT schedule, armed_at FROM chain_marks'),
       chainHandled: db
@@ -420,18 +422,20 @@ export class Ledger implements LedgerStore {
   }
 
   /**
-   * Arms chains: each of `names` not armed yet is armed at `now` (upstream builds that finished
-   * before never fire it). Returns when every chain of `names` was armed.
+   * Arms chains: each of `chains` not armed yet, or armed with other upstreams, is armed at `now`
+   * (upstream builds that finished before never fire it). Returns when each was armed.
    */
-  armChains(names: readonly string[], now: Date): Map<string, Date> {
+  armChains(chains: readonly { name: string; upstreams: string }[], now: Date): Map<string, Date> {
     const armed = new Map<string, Date>();
-    if (names.length === 0) return armed;
+    if (chains.length === 0) return armed;
     this.db
       .transaction(() => {
-        for (const name of names) this.statements.armChain.run(name, iso(now));
+        for (const chain of chains) {
+          this.statements.armChain.run(chain.name, chain.upstreams, iso(now));
+        }
       })
       .immediate();
-    const wanted = new Set(names);
+    const wanted = new Set(chains.map((c) => c.name));
     for (const row of this.statements.chainMarks.all() as Row[]) {
       if (wanted.has(row.schedule as string))
         armed.set(row.schedule as string, new Date(row.armed_at as string));
@@ -608,8 +612,8 @@ export class Ledger implements LedgerStore {
   }
 
   /** Records a claimed build's newer status; a final one finishes the slot. */
-  updateBuild(id: number, build: Omit<BuildSeen, 'uuid' | 'queuedAt'>, now: Date): void {
-    this.db
+  updateBuild(id: number, build: Omit<BuildSeen, 'uuid' | 'queuedAt'>, now: Date): boolean {
+    const { changes } = this.db
       .prepare(
         `UPDATE slots SET build_status = @status, state = @state, finished_at = @finishedAt, updated_at = @now
          WHERE id = @id AND state = 'running'`,
@@ -621,6 +625,7 @@ export class Ledger implements LedgerStore {
         finishedAt: build.final ? iso(build.finishedAt ?? now) : null,
         now: iso(now),
       });
+    return changes > 0;
   }
 
   /** A followed build that Codeship no longer knows: the slot fails with `reason`, keeping the UUID. */

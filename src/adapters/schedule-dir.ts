@@ -33,6 +33,8 @@ interface LoadedFile {
   readonly issues: ScheduleIssue[];
   /** Names its entries give, valid file or not (see `ParsedFile.names`). */
   readonly names: readonly NameAt[];
+  /** Entries that read well in a file with problems (see `ParsedFile.readable`). */
+  readonly readable?: readonly Schedule[];
 }
 
 interface LoadedDir {
@@ -121,15 +123,18 @@ function readScheduleText(file: string, realDir: string): string | 'skip' | Load
  * what is wrong with them).
  */
 function chainIssues(files: readonly LoadedFile[]): ScheduleIssue[] {
-  const schedules = files.flatMap((loaded) => loaded.schedules);
+  // Entries that read well in files with other problems count too: every problem at once.
+  const schedules = files.flatMap((loaded) =>
+    loaded.issues.length > 0 ? (loaded.readable ?? []) : loaded.schedules,
+  );
   if (!schedules.some((schedule) => schedule.after)) return [];
   const known = new Set(files.flatMap((loaded) => loaded.names.map((n) => n.name)));
   for (const schedule of schedules) known.add(schedule.name);
-  return chainProblems(schedules, known).map(({ schedule, upstream, message }) => ({
+  return chainProblems(schedules, known).map(({ schedule, upstream, key, message }) => ({
     file: schedule.source.file,
     line: schedule.after?.upstreams[upstream]?.line ?? schedule.source.line,
     schedule: schedule.name,
-    field: `after[${upstream}].schedule`,
+    field: `after[${upstream}].${key}`,
     message,
   }));
 }
@@ -172,7 +177,13 @@ export function loadScheduleDir(dir: string, options: { defaultTimezone: string 
       continue;
     }
     const parsed = parseScheduleFile(text, file, options);
-    files.push({ file, schedules: parsed.schedules, issues: parsed.issues, names: parsed.names });
+    files.push({
+      file,
+      schedules: parsed.schedules,
+      issues: parsed.issues,
+      names: parsed.names,
+      readable: parsed.readable,
+    });
   }
   const duplicates = [...findDuplicateNames(files), ...chainIssues(files)];
   const withDuplicates = files.map((loaded) => {

@@ -67,6 +67,16 @@ export function parseCommandArgs<N extends CommandName>(
 }
 
 /** Parses a positive integer option, or throws a UsageError naming the option. */
+/** A port option: an integer from 0 (any free port) to 65535; `fallback` when absent. */
+export function parsePort(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535 (got "${value}")`);
+  }
+  return port;
+}
+
 export function parsePositiveInt(
   value: string | undefined,
   option: string,

@@ -14,6 +14,7 @@ import {
   type Command,
   type CommandContext,
   parseCommandArgs,
+  parsePort,
   parsePositiveInt,
 } from './context.ts';
 import { listenFailure } from './simulate.ts';
@@ -48,7 +49,7 @@ async function prettyDestination(context: CommandContext): Promise<DestinationSt
 const demo: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'demo');
   const buildSeconds = parsePositiveInt(values['build-seconds'], '--build-seconds', 8);
-  const port = values.port === undefined ? 0 : parsePositiveInt(values.port, '--port', 0);
+  const port = parsePort(values.port, 0);
   const httpPort =
     values['http-port'] === undefined
       ? null

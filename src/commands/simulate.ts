@@ -17,17 +17,7 @@ import {
   WEBHOOK_URL_RULE,
   type Webhooks,
 } from '../simulator/index.ts';
-import { type Command, parseCommandArgs, UsageError } from './context.ts';
-
-/** The port option: an integer from 0 (any free port) to 65535. */
-function parsePort(value: string | undefined): number {
-  if (value === undefined) return 3999;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) {
-    throw new UsageError(`--port must be an integer from 0 to 65535 (got "${value}")`);
-  }
-  return port;
-}
+import { type Command, parseCommandArgs, parsePort, UsageError } from './context.ts';
 
 /** The server clock's offset from ours: a signed duration (`47s`, `-2m`, `+1h`, `0`). */
 function parseClockOffset(value: string | undefined): number {
@@ -100,7 +90,7 @@ function loadSeed(file: string): SimulatorSeed {
 
 const simulate: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'simulate');
-  const port = parsePort(values.port);
+  const port = parsePort(values.port, 3999);
   const host = values.host ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const clockOffsetMs = parseClockOffset(values['clock-offset']);

@@ -119,9 +119,9 @@ export const COMMAND_SPECS = {
     args: '[NAME]',
     summary: 'the ledger: recent slots and their builds',
     about: [
-      'The ledger, newest slots first: state, reason and build of each. The table shortens long',
-      'reasons and build UUIDs to fit 110 columns; --json has every field in full. Needs only the',
-      'database.',
+      "The ledger, newest slots first: state, reason and build of each; a chain's slot names the",
+      'upstream build that fired it (`cause` in --json). The table shortens long reasons and build',
+      'UUIDs to fit 110 columns; --json has every field in full. Needs only the database.',
     ],
     options: {
       limit: { type: 'string', value: 'N', help: 'rows to show (default 20)' },

@@ -4,6 +4,7 @@
  * poll) and records what this decides; the ledger's unique (schedule, upstream build, branch)
  * makes each decision happen once, whichever source saw the build first.
  */
+import { matchBranch } from './branch-glob.ts';
 import {
   type ChainCause,
   type ChainRule,
@@ -136,6 +137,19 @@ function dedupe<T extends { b: UpstreamBuild }>(items: T[]): T[] {
   });
 }
 
+/**
+ * What a chain follows, as one string: its upstreams (statuses included) and window. A chain
+ * whose key changes is armed again, so an edited upstream never fires for its older builds.
+ */
+export function chainKey(rule: ChainRule): string {
+  const parts = rule.upstreams.map((u) =>
+    u.kind === 'schedule'
+      ? `schedule:${u.schedule}:${u.status}`
+      : `project:${u.project.toLowerCase()}:${u.branch}:${u.status}`,
+  );
+  return `${parts.join(',')};within:${rule.withinMs}`;
+}
+
 /** `acme/api main (success)`, or `schedule nightly-api (success)`. */
 export function describeUpstream(upstream: Upstream): string {
   return upstream.kind === 'project'
@@ -168,35 +182,86 @@ export function describeCause(cause: ChainCause): string {
   return `${what} ${cause.branch} build ${cause.build} (${cause.status})`;
 }
 
+/** A problem of a chain's upstream, for validation (`after[upstream]`). */
+export interface ChainProblem {
+  readonly schedule: Schedule;
+  readonly upstream: number;
+  /** `schedule` or `project`: the upstream's key the problem is about. */
+  readonly key: 'schedule' | 'project';
+  readonly message: string;
+}
+
+/** True when `builder`'s builds are builds `upstream` follows (a project upstream). */
+function buildsFor(upstream: Upstream, builder: Schedule): boolean {
+  return (
+    upstream.kind === 'project' &&
+    upstream.project.toLowerCase() === builder.project.toLowerCase() &&
+    builder.branches.some((branch) => matchBranch(upstream.branch, branch))
+  );
+}
+
 /**
- * Problems of the chains among `schedules` (all files): an unknown `schedule:` upstream, and
- * cycles (`a` after `b` after `a`). `known` holds every name defined anywhere, valid file or not.
+ * Problems of the chains among `schedules` (all files): an unknown `schedule:` upstream, a chain
+ * after itself, and cycles (`a` after `b` after `a`), also those through project builds: a chain
+ * whose `project:` upstream is a project and branch that another chain of the cycle builds (or it
+ * builds itself) would fire for ever. Projects are compared by how they are written (names
+ * case-insensitively). `known` holds every name defined anywhere, valid file or not.
  */
 export function chainProblems(
   schedules: readonly Schedule[],
   known: ReadonlySet<string>,
-): { schedule: Schedule; upstream: number; message: string }[] {
-  const problems: { schedule: Schedule; upstream: number; message: string }[] = [];
+): ChainProblem[] {
+  const problems: ChainProblem[] = [];
   const byName = new Map(schedules.map((s) => [s.name, s]));
-  for (const schedule of schedules) {
+  const chains = schedules.filter((s) => s.after !== null);
+  for (const schedule of chains) {
     schedule.after?.upstreams.forEach((upstream, i) => {
-      if (upstream.kind !== 'schedule') return;
+      if (upstream.kind === 'project') {
+        if (buildsFor(upstream, schedule)) {
+          problems.push({
+            schedule,
+            upstream: i,
+            key: 'project',
+            message: `follows ${upstream.project} ${upstream.branch}, which this chain builds itself (it would fire after its own builds for ever)`,
+          });
+        }
+        return;
+      }
       if (upstream.schedule === schedule.name) {
         problems.push({
           schedule,
           upstream: i,
+          key: 'schedule',
           message: 'names this schedule itself (a chain cannot follow itself)',
         });
       } else if (!known.has(upstream.schedule)) {
         problems.push({
           schedule,
           upstream: i,
+          key: 'schedule',
           message: `names ${JSON.stringify(upstream.schedule)}, which no schedule file defines (expected the name of one of our schedules)`,
         });
       }
     });
   }
-  // Cycles: a depth-first walk over schedule upstreams; each cycle is reported on every member.
+  /** The other chains whose builds `name`'s upstreams follow, with the upstream's index. */
+  const upstreamChains = (name: string): { index: number; name: string }[] => {
+    const schedule = byName.get(name);
+    const found: { index: number; name: string }[] = [];
+    schedule?.after?.upstreams.forEach((upstream, index) => {
+      if (upstream.kind === 'schedule') {
+        const other = byName.get(upstream.schedule);
+        if (other?.after && other.name !== name) found.push({ index, name: other.name });
+        return;
+      }
+      for (const other of chains) {
+        if (other.name !== name && buildsFor(upstream, other))
+          found.push({ index, name: other.name });
+      }
+    });
+    return found;
+  };
+  // Cycles: a depth-first walk over upstream chains; each cycle is reported on every member.
   const state = new Map<string, 'open' | 'done'>();
   const path: string[] = [];
   const inCycle = new Map<string, string[]>();
@@ -214,26 +279,20 @@ export function chainProblems(
     }
     state.set(name, 'open');
     path.push(name);
-    for (const upstream of byName.get(name)?.after?.upstreams ?? []) {
-      if (
-        upstream.kind === 'schedule' &&
-        upstream.schedule !== name &&
-        byName.has(upstream.schedule)
-      )
-        visit(upstream.schedule);
-    }
+    for (const upstream of upstreamChains(name)) visit(upstream.name);
     path.pop();
     state.set(name, 'done');
   };
-  for (const schedule of schedules) visit(schedule.name);
+  for (const schedule of chains) visit(schedule.name);
   for (const [name, cycle] of inCycle) {
     const schedule = byName.get(name) as Schedule;
-    const upstream = schedule.after?.upstreams.findIndex(
-      (u) => u.kind === 'schedule' && cycle.includes(u.schedule),
-    );
+    const next = cycle[1];
+    const via = upstreamChains(name).find((u) => u.name === next);
+    const upstream = schedule.after?.upstreams[via?.index ?? 0];
     problems.push({
       schedule,
-      upstream: upstream ?? 0,
+      upstream: via?.index ?? 0,
+      key: upstream?.kind ?? 'schedule',
       message: `makes a cycle (${cycle.join(' after ')}; expected chains that end)`,
     });
   }

@@ -10,11 +10,12 @@
  */
 
 import { matchBranch } from '../core/branch-glob.ts';
-import { decideChain, describeCause, type UpstreamBuild } from '../core/chain.ts';
+import { chainKey, decideChain, describeCause, type UpstreamBuild } from '../core/chain.ts';
 import { coerceError } from '../core/errors.ts';
 import { jitterOffsetMs } from '../core/jitter.ts';
 import {
   type ChainCause,
+  type ChainRule,
   isFinalStatus,
   type NewSlot,
   type RemoteBuild,
@@ -50,7 +51,8 @@ interface Read {
 
 export class Chains extends Loop {
   private readonly options: ChainsOptions;
-  private readonly armed = new Map<string, Date>();
+  /** When each chain was armed, with the upstreams it was armed for (`chainKey`). */
+  private readonly armed = new Map<string, { key: string; at: Date }>();
   /** The newest first page seen of each project. */
   private readonly reads = new Map<string, Read>();
   /** Upstream project (as configured) -> UUID, or when resolving failed. */
@@ -116,11 +118,21 @@ export class Chains extends Loop {
     const chains = this.chains();
     if (chains.length === 0) return Number.POSITIVE_INFINITY;
     const now = this.rt.clock.now();
-    const unarmed = chains.filter((c) => !this.armed.has(c.name)).map((c) => c.name);
+    // New chains, and chains whose upstreams were edited, are armed (again) now.
+    const unarmed = chains
+      .map((c) => ({ name: c.name, upstreams: chainKey(c.after as ChainRule) }))
+      .filter((c) => this.armed.get(c.name)?.key !== c.upstreams);
     if (unarmed.length > 0) {
-      for (const [name, at] of await this.rt.ledger.armChains(unarmed, now)) {
-        this.armed.set(name, at);
-        this.dirty.add(name);
+      const armedAt = await this.rt.ledger.armChains(unarmed, now);
+      for (const chain of unarmed) {
+        const at = armedAt.get(chain.name);
+        if (!at) continue;
+        const before = this.armed.get(chain.name);
+        if (before && before.at.getTime() !== at.getTime()) {
+          this.rt.logger.info({ schedule: chain.name }, 'chain upstreams changed: armed again');
+        }
+        this.armed.set(chain.name, { key: chain.upstreams, at });
+        this.dirty.add(chain.name);
       }
     }
     const projects = await this.resolveUpstreams(chains, now.getTime());
@@ -253,8 +265,9 @@ export class Chains extends Loop {
   /** Decides one chain and records its slots. */
   private async decide(chain: Schedule): Promise<void> {
     const rule = chain.after;
-    const armedAt = this.armed.get(chain.name);
-    if (!rule || !armedAt) return;
+    const armed = this.armed.get(chain.name);
+    if (!rule || !armed || armed.key !== chainKey(rule)) return;
+    const armedAt = armed.at;
     const builds: UpstreamBuild[][] = [];
     for (const upstream of rule.upstreams) {
       if (upstream.kind === 'project') {

@@ -272,11 +272,14 @@ async function reconcileProject(
     builds,
   );
   for (const change of followUps) {
-    await rt.ledger.updateBuild(
+    const changed = await rt.ledger.updateBuild(
       change.id,
       { status: change.status, finishedAt: change.finishedAt, final: change.final },
       rt.clock.now(),
     );
+    // Two passes over one project (a webhook's look beside the loop's own) may both see the end:
+    // the one that recorded it says so.
+    if (!changed) continue;
     const after = (await rt.ledger.get(change.id)) as SlotRecord;
     if (change.final) {
       learnDuration(memory, after);

@@ -46,6 +46,22 @@ export interface ServiceOptions {
   ) => Promise<(() => Promise<void>) | undefined> | undefined;
 }
 
+/** Settings that leave chains deaf, said once at start (README, "Chains"). */
+function warnChainSetup(config: Config, schedules: ScheduleSet, logger: Logger): void {
+  if (config.webhookSecret && !config.http) {
+    logger.warn({}, 'WEBHOOK_SECRET is set but HTTP_ADDR is not: there is no webhook route');
+  }
+  const followsProjects = schedules
+    .all()
+    .some((s) => s.after?.upstreams.some((u) => u.kind === 'project'));
+  if (followsProjects && config.upstreamPollMs === 0 && !(config.webhookSecret && config.http)) {
+    logger.warn(
+      {},
+      'UPSTREAM_POLL=0 without webhooks (WEBHOOK_SECRET and HTTP_ADDR): chains after projects learn of their builds only at start and from reconciliation',
+    );
+  }
+}
+
 /** Runs the daemon until `signal` aborts; returns the exit code. */
 export async function runService(options: ServiceOptions): Promise<number> {
   const { config, signal } = options;
@@ -63,6 +79,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
   const report = schedules.apply(first.files, first.issues);
   for (const issue of report.issues)
     logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+  warnChainSetup(config, schedules, logger);
   // Metrics are read only through HTTP_ADDR: without it, neither prom-client is loaded nor its
   // default collectors run (their event-loop monitor wakes the process 100 times a second).
   const metrics: Metrics | null = config.http

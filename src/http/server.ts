@@ -13,7 +13,7 @@ import { CodeshipCronError, coerceError } from '../core/errors.ts';
 import { isLedgerBusy, type Runtime } from '../daemon/runtime.ts';
 import type { ScheduleSet } from '../daemon/schedule-set.ts';
 import type { Metrics } from '../metrics.ts';
-import { createDashboardAuth } from './auth.ts';
+import { createDashboardAuth, secretsEqual } from './auth.ts';
 import type { HttpDeps, RequestContext, Route } from './context.ts';
 import { createHostCheck, isLoopbackHost } from './host-check.ts';
 import { HttpError, sendJson } from './respond.ts';
@@ -73,14 +73,35 @@ export function matchPath(template: string, path: string): Record<string, string
   return params;
 }
 
+/**
+ * True for a path under the webhook route whose secret is wrong (or with no route): it answers
+ * 404 whatever the method, so neither a 405 nor anything else tells that the route exists.
+ */
+function hiddenWebhookPath(path: string, secret: string | null): boolean {
+  if (!path.startsWith(WEBHOOK_PATH)) return false;
+  if (secret === null) return true;
+  let given: string;
+  try {
+    given = decodeURIComponent(path.slice(WEBHOOK_PATH.length));
+  } catch {
+    return true;
+  }
+  return !secretsEqual(given, secret);
+}
+
 async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   deps: HttpDeps,
   routes: readonly Route[],
+  webhookSecret: string | null,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+  if (hiddenWebhookPath(url.pathname, webhookSecret)) {
+    if (webhookSecret !== null) deps.rt.events.emit('webhook', { result: 'bad_secret' });
+    throw new HttpError(404, 'not found');
+  }
   const allowed: string[] = [];
   for (const route of routes) {
     const params = matchPath(route.path, url.pathname);
@@ -141,12 +162,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       Promise.resolve()
         .then(() => {
           check(req.headers.host);
-          return dispatch(req, res, deps, routes);
+          return dispatch(req, res, deps, routes, config.webhookSecret ?? null);
         })
         .catch((raw: unknown) => {
           const error = coerceError(raw);
           if (error instanceof HttpError) {
             sendJson(res, error.status, { error: error.message }, { ...error.headers });
+            return;
+          }
+          if (req.destroyed || (error as { code?: string }).code === 'ECONNRESET') {
+            // The client went away mid-request (a body cut short): nothing to answer, no fault here.
+            logger.debug({ method: req.method, path: loggablePath(req.url) }, 'client gone');
             return;
           }
           if (isLedgerBusy(error)) {
@@ -168,6 +194,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     },
   );
   server.maxConnections = MAX_HTTP_CONNECTIONS;
+  let droppedWarnedAtMs = Number.NEGATIVE_INFINITY;
+  server.on('drop', () => {
+    options.metrics.droppedConnection();
+    // Said at most once a minute: a flood must not flood the log too.
+    if (Date.now() - droppedWarnedAtMs < 60_000) return;
+    droppedWarnedAtMs = Date.now();
+    logger.warn(
+      { maxConnections: MAX_HTTP_CONNECTIONS },
+      'http connections dropped: too many open at once (codeship_cron_http_connections_dropped_total counts them)',
+    );
+  });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();

@@ -264,4 +264,43 @@ describe('chains in schedule files', () => {
     expect(by('d')).toEqual([expect.stringContaining('itself')]);
     expect(by('e')).toEqual([]);
   });
+
+  it('finds loops through project builds: a chain after what it builds, or two that feed each other', () => {
+    const { schedules } = parse(`schedules:
+  - name: ping
+    after: [{ project: acme/web, branch: main, status: finished }]
+    project: acme/docs
+    branch: main
+  - name: pong
+    after: [{ project: ACME/docs, branch: "*", status: finished }]
+    project: acme/web
+    branch: main
+  - name: self
+    after: [{ project: acme/api, branch: "release/*" }]
+    project: acme/api
+    branches: [release/2.0]
+  - name: fine
+    after: [{ project: acme/docs, branch: main }]
+    project: acme/api
+    branch: develop
+  - name: nightly
+    cron: "0 2 * * *"
+    project: acme/web
+    branch: main
+`);
+    const problems = chainProblems(schedules, new Set(schedules.map((s) => s.name)));
+    const by = (name: string) =>
+      problems.filter((p) => p.schedule.name === name).map((p) => `${p.key}: ${p.message}`);
+    expect(by('ping')).toEqual([
+      'project: makes a cycle (ping after pong after ping; expected chains that end)',
+    ]);
+    expect(by('pong')).toEqual([
+      'project: makes a cycle (pong after ping after pong; expected chains that end)',
+    ]);
+    expect(by('self')).toEqual([
+      'project: follows acme/api release/*, which this chain builds itself (it would fire after its own builds for ever)',
+    ]);
+    // fine follows acme/docs main (built by ping) but nothing follows what fine builds.
+    expect(by('fine')).toEqual([]);
+  });
 });

@@ -60,6 +60,25 @@ describe('loadScheduleDir', () => {
     expect(loaded.schedules.map((s) => s.name)).toEqual(['same']);
   });
 
+  it("reports a chain's problems even in a file with other problems, and across files", () => {
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      `schedules:\n${entry('a')}    overlap: maybe\n  - name: lost\n    after: [{ schedule: ghost }]\n    project: acme/docs\n    branch: main\n`,
+    );
+    writeFileSync(
+      join(dir, 'b.yaml'),
+      'schedules:\n  - name: b\n    after: [{ schedule: c }]\n    project: p\n    branch: main\n  - name: c\n    after: [{ schedule: b }]\n    project: p\n    branch: main\n',
+    );
+    const loaded = loadScheduleDir(dir, OPTIONS);
+    expect(loaded.issues.map(formatScheduleIssue)).toEqual([
+      `${join(dir, 'a.yaml')}:6: schedule a: overlap: is "maybe" (expected one of allow, skip, replace)`,
+      `${join(dir, 'a.yaml')}:8: schedule lost: after[0].schedule: names "ghost", which no schedule file defines (expected the name of one of our schedules)`,
+      `${join(dir, 'b.yaml')}:3: schedule b: after[0].schedule: makes a cycle (b after c after b; expected chains that end)`,
+      `${join(dir, 'b.yaml')}:7: schedule c: after[0].schedule: makes a cycle (c after b after c; expected chains that end)`,
+    ]);
+    expect(loaded.schedules).toEqual([]);
+  });
+
   it('reports a missing folder as one issue naming it', () => {
     const loaded = loadScheduleDir(join(dir, 'nope'), OPTIONS);
     expect(loaded.issues.map(formatScheduleIssue)).toEqual([

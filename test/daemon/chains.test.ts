@@ -224,19 +224,58 @@ describe('chains', { timeout: 120_000 }, () => {
     await h.advance(3 * 60_000);
     expect(rows(h, 'deploy-after-web')).toHaveLength(1);
 
-    // Wrong secret 404, bad bodies 400, too large 413; counted in /metrics.
+    // Wrong secret 404 whatever the method (nothing tells the route exists), bad bodies 400, too
+    // large 413; counted in /metrics.
     expect((await post(hook('success'), 'wrong-secret-0123456789')).status).toBe(404);
+    expect((await fetch(`${h.httpUrl}/hooks/codeship/wrong-secret-0123456789`)).status).toBe(404);
+    expect((await fetch(`${h.httpUrl}/hooks/codeship/${SECRET}`)).status).toBe(405);
     expect((await post('{not json')).status).toBe(400);
     expect((await post({ build: { status: 'success' } })).status).toBe(400);
     expect((await post({ nothing: true })).status).toBe(400);
     expect((await post('x'.repeat(70 * 1024))).status).toBe(413);
     const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
     expect(metrics).toContain('codeship_cron_webhooks_total{result="accepted"} 3');
-    expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_secret"} 1');
+    expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_secret"} 2');
     expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_request"} 3');
     expect(metrics).toContain('codeship_cron_webhooks_total{result="too_large"} 1');
     // The secret never reaches a log line.
     expect(JSON.stringify(h.logs)).not.toContain(SECRET);
+  });
+
+  it('an edited upstream arms the chain again: older builds of the new upstream never fire it', async () => {
+    harness = await startHarness({
+      start: '2026-06-01T10:00:00Z',
+      files: { 'a.yaml': WEB_CHAIN },
+      simulator: { buildDurationMs: 20_000 },
+      env: { UPSTREAM_POLL: '30s' },
+    });
+    const h = harness;
+    await h.advance(10_000);
+    // Builds of acme/api develop while the chain follows acme/web main: not its upstream (yet).
+    for (let i = 0; i < 3; i += 1) {
+      h.sim.push('acme/api', 'develop');
+      await h.advance(5_000);
+    }
+    await h.advance(60_000);
+    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    h.writeFile(
+      'a.yaml',
+      WEB_CHAIN.replace(
+        '{ project: acme/web, branch: main }',
+        '{ project: acme/api, branch: develop }',
+      ),
+    );
+    h.reload();
+    await h.advance(2 * 60_000);
+    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    expect(h.logs.some((l) => l.msg === 'chain upstreams changed: armed again')).toBe(true);
+    const fresh = h.sim.push('acme/api', 'develop');
+    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === 1, {
+      what: 'the new upstream build',
+    });
+    expect(causeOf(rows(h, 'deploy-after-web')[0] as Record<string, unknown>)?.build).toBe(
+      fresh.uuid,
+    );
   });
 
   it("the simulator's own webhooks, dropped, duplicated and delayed: every push fires once", async () => {

@@ -31,6 +31,11 @@ export interface ParsedFile {
    * so a second definition elsewhere is reported rather than silently dropped.
    */
   readonly names: readonly NameAt[];
+  /**
+   * The entries that read well in a file with issues (whose `schedules` is empty): checks across
+   * files (chains) still report their problems, so every problem shows at once.
+   */
+  readonly readable?: readonly Schedule[];
 }
 
 export interface NameAt {
@@ -304,7 +309,9 @@ function readRoot(
     if (entry.schedule) schedules.push(entry.schedule);
   });
   issues.sort((a, b) => a.line - b.line);
-  return issues.length > 0 ? { schedules: [], issues, names } : { schedules, issues, names };
+  return issues.length > 0
+    ? { schedules: [], issues, names, readable: schedules }
+    : { schedules, issues, names };
 }
 
 /**

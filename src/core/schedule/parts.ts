@@ -258,7 +258,7 @@ export function readAfter(
 export function upstreamKey(upstream: Upstream): string {
   return upstream.kind === 'schedule'
     ? `schedule\u0000${upstream.schedule}`
-    : `project\u0000${upstream.project}\u0000${upstream.branch}`;
+    : `project\u0000${upstream.project.toLowerCase()}\u0000${upstream.branch}`;
 }
 
 function readUpstream(
