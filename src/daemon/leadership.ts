@@ -195,7 +195,11 @@ export class LeaseLeadership implements Leadership {
     if (reason !== 'shutting down') {
       // Given up at once (when the database still answers): another standby need not wait out
       // the lease's expiry.
-      void this.lease.releaseLease().catch(() => undefined);
+      // Tried twice: a cut connection may leave the first try on a dead pooled connection.
+      void this.lease
+        .releaseLease()
+        .catch(() => this.lease.releaseLease())
+        .catch(() => undefined);
     }
     this.wake?.();
   }

@@ -99,6 +99,14 @@ export async function runService(options: ServiceOptions): Promise<number> {
   const reloadListeners: (() => void)[] = [];
   const reload = () => {
     for (const listener of reloadListeners) listener();
+    if (reloadListeners.length === 0) {
+      // A standby runs no daemon: it keeps its schedules current for the term it may lead.
+      const loaded = load();
+      const applied = schedules.apply(loaded.files, loaded.issues);
+      for (const issue of applied.issues)
+        logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+      logger.info({ schedules: schedules.size }, 'schedules reloaded');
+    }
   };
   options.onReload(reload);
   const watcher = watchScheduleFolder(config.schedulesDir, logger, reload);
@@ -114,6 +122,10 @@ export async function runService(options: ServiceOptions): Promise<number> {
   watchdog?.unref();
   const stopExtras = await options.onStart?.(rt, schedules);
   const lead = (termSignal: AbortSignal) =>
+    runDaemonTerm(termSignal).finally(() => {
+      reloadListeners.length = 0;
+    });
+  const runDaemonTerm = (termSignal: AbortSignal) =>
     runDaemon(rt, {
       signal: termSignal,
       schedules,
