@@ -7,13 +7,12 @@
  */
 
 import { createCodeshipClient } from '../src/adapters/codeship-client.ts';
-import { type Ledger, openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
 import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
-import type { CodeshipApi } from '../src/ports.ts';
+import { createRuntime, loadConfiguredSchedules, openConfiguredLedger } from '../src/deps.ts';
+import type { CodeshipApi, LedgerStore } from '../src/ports.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import type { SimulatorSeed } from '../src/simulator/types.ts';
 import { queryNumber } from '../test/helpers/ledger-sql.ts';
@@ -76,11 +75,13 @@ function instrument(
 export interface SimulatedDaemon {
   clock: BenchClock;
   sim: Simulator;
-  ledger: Ledger;
+  ledger: LedgerStore;
   /** Rate-limit answers the client received (its observer). */
   rateLimited(): number;
+  /** The ledger's file (SQLite) or URL (PostgreSQL), for raw reads (`test/helpers/ledger-raw.ts`). */
+  target: string;
   /** Runs until `done()` or until `maxMs` of simulated time have passed; returns the simulated ms spent. */
-  runUntil(done: () => boolean, maxMs: number): Promise<number>;
+  runUntil(done: () => boolean | Promise<boolean>, maxMs: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +94,8 @@ export async function startSimulatedDaemon(options: {
   seed: SimulatorSeed;
   schedulesDir: string;
   databasePath: string;
+  /** A PostgreSQL ledger instead of the SQLite file (DATABASE_URL). */
+  databaseUrl?: string;
   buildDurationMs: number;
 }): Promise<SimulatedDaemon> {
   const clock = new BenchClock(options.start);
@@ -109,6 +112,7 @@ export async function startSimulatedDaemon(options: {
     CODESHIP_PASSWORD: BENCH_PASSWORD,
     SCHEDULES_DIR: options.schedulesDir,
     DATABASE_PATH: options.databasePath,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     LOG_LEVEL: 'silent',
   });
   const logger = createLogger({ level: 'silent' });
@@ -125,7 +129,7 @@ export async function startSimulatedDaemon(options: {
     },
   });
   const api = instrument(client, counter);
-  const ledger = openLedger(options.databasePath);
+  const ledger = await openConfiguredLedger(config);
   const schedules = new ScheduleSet();
   const loaded = loadConfiguredSchedules(config);
   const report = schedules.apply(loaded.files, loaded.issues);
@@ -178,6 +182,7 @@ export async function startSimulatedDaemon(options: {
     clock,
     sim,
     ledger,
+    target: options.databaseUrl ?? options.databasePath,
     rateLimited: () => rateLimited,
     async runUntil(done, maxMs) {
       const startMs = clock.now().getTime();
@@ -185,7 +190,7 @@ export async function startSimulatedDaemon(options: {
       for (;;) {
         await quiesce();
         const nowMs = clock.now().getTime();
-        if (done() || nowMs >= endMs) return nowMs - startMs;
+        if ((await done()) || nowMs >= endMs) return nowMs - startMs;
         const wake = clock.nextWakeMs() ?? nowMs + 30_000;
         clock.advanceTo(Math.min(endMs, Math.max(wake, nowMs + 1)));
       }
@@ -193,13 +198,13 @@ export async function startSimulatedDaemon(options: {
     async stop() {
       controller.abort(new Error('bench over'));
       await daemon;
-      ledger.close();
+      await ledger.close();
       await sim.close();
     },
   };
 }
 
 /** Counts a ledger query's single number. */
-export function count(ledger: Ledger, sql: string, ...params: unknown[]): number {
-  return queryNumber(ledger.file, sql, ...params);
+export function count(run: { target: string }, sql: string, ...params: unknown[]): number {
+  return queryNumber(run.target, sql, ...params);
 }

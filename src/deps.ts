@@ -141,3 +141,12 @@ export async function openCommandRuntime(
 
 /** The SQLite ledger's online backup, for the `backup` command. */
 export { checkCopy, copyLedger } from './adapters/ledger-backup.ts';
+
+/** `ledger copy`: the SQLite ledger into PostgreSQL (loads `pg` only when asked). */
+export async function copyLedgerToPostgres(
+  file: string,
+  url: string,
+): Promise<import('./adapters/ledger-copy.ts').CopyCounts> {
+  const { copyLedgerToPostgres: copy } = await import('./adapters/ledger-copy.ts');
+  return copy(file, url);
+}

@@ -113,6 +113,11 @@ it('fails over on SIGKILL and on a cut connection: no build twice, none lost, ta
   let leader = start(leaderName);
   await leader.waitFor(byMsg('leadership acquired'), 15_000);
   const firstStartedAt = timeOf(await leader.waitFor(byMsg('daemon started'), 10_000));
+  // Until every schedule has a mark, a new leader could not know it ever ran (no catch-up for a
+  // schedule that never fired), so the first leader lives at least that long.
+  const marked = Date.now() + 10_000;
+  while ((await readLedgerAt(url)).marks.size < SCHEDULES.length && Date.now() < marked)
+    await sleep(100);
   let standby = start(standbyName);
   await standby.waitFor(byMsg('standing by'), 10_000);
   const takeovers: number[] = [];

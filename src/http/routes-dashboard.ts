@@ -68,6 +68,13 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
       now,
       access,
       backlog: await deps.rt.ledger.sendBacklog(),
+      leadership: deps.rt.ledger.lease
+        ? {
+            instance: deps.rt.leadership.instance,
+            leading: deps.rt.leadership.isLeader(),
+            leader: deps.rt.leadership.leader()?.holder ?? null,
+          }
+        : undefined,
     }),
   );
 }
