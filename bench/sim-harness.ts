@@ -33,6 +33,29 @@ async function settle(turns = 3): Promise<void> {
 }
 
 /** Counts API calls in progress (waiting in the pacer or on the wire) without changing them. */
+/** The ledger, its asynchronous answers counted in `counter` like API calls. */
+function instrumentLedger(
+  ledger: LedgerStore,
+  counter: { inFlight: number; progress: number },
+): LedgerStore {
+  return new Proxy(ledger, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        counter.inFlight += 1;
+        counter.progress += 1;
+        return result.finally(() => {
+          counter.inFlight -= 1;
+          counter.progress += 1;
+        });
+      };
+    },
+  });
+}
+
 function instrument(
   client: CodeshipApi,
   counter: { inFlight: number; progress: number },
@@ -129,7 +152,9 @@ export async function startSimulatedDaemon(options: {
     },
   });
   const api = instrument(client, counter);
-  const ledger = await openConfiguredLedger(config);
+  // A networked store (PostgreSQL) answers later: its calls count as in flight, so simulated
+  // time never moves while the daemon waits on the ledger (SQLite answers at once).
+  const ledger = instrumentLedger(await openConfiguredLedger(config), counter);
   const schedules = new ScheduleSet();
   const loaded = loadConfiguredSchedules(config);
   const report = schedules.apply(loaded.files, loaded.issues);
