@@ -225,8 +225,10 @@ export class PgLedger implements LedgerStore {
       },
       releaseLease: async () => {
         if (this.fence) this.fence.epoch = null;
-        // By this process's token alone: whatever epoch it held, and never another's lease.
-        await this.query(
+        // By this process's token alone: whatever epoch it held, and never another's lease. On
+        // the lease's own connection: after a cut it is a fresh one, where the pool may still
+        // hold dead ones.
+        await this.leaseQuery(
           `UPDATE leader_lease SET expires_at = clock_timestamp()
            WHERE id = 1 AND token = $1 AND expires_at > clock_timestamp()`,
           [token],

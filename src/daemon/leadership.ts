@@ -26,6 +26,23 @@ export const COOLDOWN_MS = LEASE_TTL_MS;
 
 type Listener = (leading: boolean, reason: string) => void;
 
+/** The lease's timings (the constants above; tests shorten them). */
+export interface LeaseTimings {
+  ttlMs: number;
+  renewEveryMs: number;
+  safetyMarginMs: number;
+  standbyPollMs: number;
+  cooldownMs: number;
+}
+
+const DEFAULT_TIMINGS: LeaseTimings = {
+  ttlMs: LEASE_TTL_MS,
+  renewEveryMs: RENEW_EVERY_MS,
+  safetyMarginMs: SAFETY_MARGIN_MS,
+  standbyPollMs: STANDBY_POLL_MS,
+  cooldownMs: COOLDOWN_MS,
+};
+
 /** The single daemon of a SQLite ledger: it always leads. */
 export function alwaysLeader(instance: string): Leadership {
   return {
@@ -60,8 +77,10 @@ export class LeaseLeadership implements Leadership {
   private readonly listeners = new Set<Listener>();
   private watchdog: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  private readonly timings: LeaseTimings;
 
-  constructor(lease: LeaseStore, logger: Logger) {
+  constructor(lease: LeaseStore, logger: Logger, timings: Partial<LeaseTimings> = {}) {
+    this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.lease = lease;
     this.instance = lease.holder;
     this.logger = logger;
@@ -106,30 +125,30 @@ export class LeaseLeadership implements Leadership {
   private async tryAcquire(): Promise<number> {
     if (Date.now() < this.cooldownUntilMs) {
       await this.look();
-      return STANDBY_POLL_MS;
+      return this.timings.standbyPollMs;
     }
     const startedMs = Date.now();
     try {
-      const lease = await this.lease.acquireLease(LEASE_TTL_MS);
+      const lease = await this.lease.acquireLease(this.timings.ttlMs);
       if (lease) {
         this.gain(lease, startedMs);
-        return RENEW_EVERY_MS;
+        return this.timings.renewEveryMs;
       }
     } catch (raw) {
       this.logger.warn({ err: coerceError(raw) }, 'leader lease unreachable');
     }
     await this.look();
-    return STANDBY_POLL_MS;
+    return this.timings.standbyPollMs;
   }
 
   /** Reads who leads (for the page and /readyz), quietly. */
   private async look(): Promise<void> {
     try {
       const current = await this.lease.currentLease();
-      if (current?.holder !== this.seen?.holder || current?.epoch !== this.seen?.epoch) {
-        if (current && !this.leading)
-          this.logger.info({ leader: current.holder, epoch: current.epoch }, 'standing by');
-      }
+      // Said once per leader (epoch): which instance this one stands by for.
+      const changed = current?.epoch !== this.seen?.epoch || current?.holder !== this.seen?.holder;
+      if (changed && current && !this.leading)
+        this.logger.info({ leader: current.holder, epoch: current.epoch }, 'standing by');
       this.seen = current;
     } catch {
       // The next poll tries again; the lease store logs nothing, and neither does a standby.
@@ -139,19 +158,19 @@ export class LeaseLeadership implements Leadership {
   private async renew(): Promise<number> {
     const startedMs = Date.now();
     try {
-      const lease = await this.lease.renewLease(LEASE_TTL_MS);
-      if (!this.leading) return STANDBY_POLL_MS; // lost while renewing (connection dropped)
+      const lease = await this.lease.renewLease(this.timings.ttlMs);
+      if (!this.leading) return this.timings.standbyPollMs; // lost while renewing (connection dropped)
       if (!lease) {
         this.lose('lease taken or expired (renewal refused)');
-        return STANDBY_POLL_MS;
+        return this.timings.standbyPollMs;
       }
       this.leading = lease;
       this.arm(startedMs);
-      return RENEW_EVERY_MS;
+      return this.timings.renewEveryMs;
     } catch (raw) {
       // Not lost yet: the watchdog ends leadership if no renewal succeeds in time.
       this.logger.warn({ err: coerceError(raw) }, 'leader lease renewal failed');
-      return Math.min(RENEW_EVERY_MS, SECOND);
+      return Math.min(this.timings.renewEveryMs, SECOND);
     }
   }
 
@@ -172,7 +191,7 @@ export class LeaseLeadership implements Leadership {
 
   /** Leading is valid until the last good renewal's start plus the TTL, less the margin. */
   private arm(startedMs: number): void {
-    this.validUntilMs = startedMs + LEASE_TTL_MS - SAFETY_MARGIN_MS;
+    this.validUntilMs = startedMs + this.timings.ttlMs - this.timings.safetyMarginMs;
     if (this.watchdog) clearTimeout(this.watchdog);
     this.watchdog = setTimeout(
       () => this.lose('lease not renewed in time'),
@@ -189,7 +208,7 @@ export class LeaseLeadership implements Leadership {
     const epoch = this.leading.epoch;
     this.leading = null;
     this.seen = null;
-    this.cooldownUntilMs = reason === 'shutting down' ? 0 : Date.now() + COOLDOWN_MS;
+    this.cooldownUntilMs = reason === 'shutting down' ? 0 : Date.now() + this.timings.cooldownMs;
     this.logger.warn({ instance: this.instance, epoch, reason }, 'leadership lost');
     for (const listener of this.listeners) listener(false, reason);
     if (reason !== 'shutting down') {
