@@ -5,19 +5,27 @@
  * Measures how many slots the tick at T recorded and their lateness from nominal instant to intent:
  * `created_at - slot_at` as the ledger states it, and the instant the tick's transaction had
  * committed (the intent is durable only then) minus T.
- * Usage: node dist-bench/bench/burst.js [--quick]
+ * With `--store postgres` the ledger is a database on a throwaway PostgreSQL server started for
+ * the run (`test/helpers/postgres-server.ts`, Debian's `postgresql` binaries; fsync off there, so
+ * the figure is the store's own cost, not a disk's).
+ * Usage: node dist-bench/bench/burst.js [--quick] [--store postgres]
  */
 
 import { join } from 'node:path';
-import { openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { systemClock } from '../src/adapters/system-clock.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
 import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { createApi, createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
+import {
+  createApi,
+  createRuntime,
+  loadConfiguredSchedules,
+  openConfiguredLedger,
+} from '../src/deps.ts';
 import { startSimulator } from '../src/simulator/index.ts';
-import { queryNumber, queryRows } from '../test/helpers/ledger-sql.ts';
+import { closeRaw, rawNumber, rawRows } from '../test/helpers/ledger-raw.ts';
+import { type PostgresServer, startPostgres } from '../test/helpers/postgres-server.ts';
 import { emitResult, isQuick, median, note, percentile, round, tempDir } from './common.ts';
 import {
   BENCH_PASSWORD,
@@ -30,6 +38,8 @@ import {
 
 async function main(): Promise<void> {
   const quick = isQuick();
+  const postgres = process.argv.includes('postgres');
+  const pgServer: PostgresServer | null = postgres ? await startPostgres() : null;
   const slots = quick ? 1_000 : 10_000;
   const projects = quick ? 50 : 500;
   // Time to write, parse and plan the files before T (start-up of 10,000 schedules is ~1 s).
@@ -52,11 +62,13 @@ async function main(): Promise<void> {
       CODESHIP_RATE_LIMIT: '10000',
       SCHEDULES_DIR: dir.path,
       DATABASE_PATH: join(dir.path, 'ledger.sqlite'),
+      ...(pgServer ? { DATABASE_URL: await pgServer.createDatabase('burst') } : {}),
       LOG_LEVEL: 'warn',
     });
+    const target = config.databaseUrl ?? config.databasePath;
     requireApi(config);
     const logger = createLogger({ level: 'warn' });
-    const ledger = openLedger(config.databasePath);
+    const ledger = await openConfiguredLedger(config);
     const schedules = new ScheduleSet();
     const loaded = loadConfiguredSchedules(config);
     schedules.apply(loaded.files, loaded.issues);
@@ -99,17 +111,19 @@ async function main(): Promise<void> {
     clearTimeout(timeout);
     controller.abort(new Error('bench over'));
     await daemon;
-    const rows = queryRows<{ slot_at: string; created_at: string }>(
-      ledger.file,
+    const rows = await rawRows<{ slot_at: string; created_at: string }>(
+      target,
       'SELECT slot_at, created_at FROM slots WHERE slot_at = ?',
       dueAt.toISOString(),
     );
     const latenessMs = rows.map((r) => Date.parse(r.created_at) - Date.parse(r.slot_at));
-    const totalRows = queryNumber(ledger.file, 'SELECT COUNT(*) AS n FROM slots');
-    ledger.close();
+    const totalRows = await rawNumber(target, 'SELECT COUNT(*) AS n FROM slots');
+    await closeRaw(target);
+    await ledger.close();
     const commitLatenessMs =
       committedAtMs === null ? null : (committedAtMs as number) - dueAt.getTime();
     const figures = {
+      store: postgres ? 'postgres' : 'sqlite',
       slots,
       series: [...byZone.values()].reduce((n, list) => n + list.length, 0),
       recorded: rows.length,
@@ -127,6 +141,7 @@ async function main(): Promise<void> {
     emitResult(figures);
   } finally {
     await sim.close();
+    await pgServer?.stop();
     dir.remove();
   }
 }

@@ -55,10 +55,7 @@ async function main(): Promise<void> {
       buildDurationMs: BUILD_MS,
     });
     const settledCount = () =>
-      count(
-        run.ledger,
-        `SELECT COUNT(*) FROM slots WHERE state IN ('finished', 'failed', 'skipped')`,
-      );
+      count(run, `SELECT COUNT(*) FROM slots WHERE state IN ('finished', 'failed', 'skipped')`);
     const spentMs = await run.runUntil(() => settledCount() >= builds, 6 * 60 * MINUTE);
     const kinds: Record<Kind, number> = {
       create: 0,
@@ -70,10 +67,10 @@ async function main(): Promise<void> {
     };
     for (const r of run.sim.requests()) kinds[kindOf(r)] += 1;
     const finished = count(
-      run.ledger,
+      run,
       `SELECT COUNT(*) FROM slots WHERE state = 'finished' AND build_uuid IS NOT NULL`,
     );
-    const failed = count(run.ledger, `SELECT COUNT(*) FROM slots WHERE state = 'failed'`);
+    const failed = count(run, `SELECT COUNT(*) FROM slots WHERE state = 'failed'`);
     await run.stop();
     const reconcileCalls = kinds.list + kinds.get;
     note(

@@ -136,13 +136,13 @@ async function main(): Promise<void> {
     onReload: (listener) => reloads.push(listener),
   });
   try {
-    const sent = () => count(ledger, 'SELECT COUNT(*) FROM attempts');
+    const sent = () => count({ target: ledger.file }, 'SELECT COUNT(*) FROM attempts');
     while (sent() < creates) await pause(100);
     writeFileSync(join(dir.path, 'busy.yaml'), 'schedules: []\n');
     for (const reload of reloads) reload();
     const open = () =>
       count(
-        ledger,
+        { target: ledger.file },
         "SELECT COUNT(*) FROM slots WHERE state IN ('pending', 'triggered', 'running')",
       );
     const deadline = Date.now() + 120_000;

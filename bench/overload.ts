@@ -41,14 +41,14 @@ async function main(): Promise<void> {
       databasePath: join(dir.path, 'ledger.sqlite'),
       buildDurationMs: MINUTE,
     });
-    const q = (sql: string) => count(run.ledger, sql);
+    const q = (sql: string) => count(run, sql);
     const backlog: number[] = [];
     for (let elapsed = 0; elapsed < minutes * MINUTE; elapsed += SAMPLE_MS) {
       await run.runUntil(() => false, SAMPLE_MS);
       backlog.push(q(`SELECT COUNT(*) FROM slots WHERE state = 'pending' AND outcome_unknown = 0`));
     }
     const lateness = queryRows<{ ms: number }>(
-      run.ledger.file,
+      run.target,
       `SELECT (julianday(intent_at) - julianday(slot_at)) * 86400000.0 AS ms
        FROM slots WHERE intent_at IS NOT NULL AND manual = 0`,
     ).map((r) => r.ms);

@@ -22,11 +22,13 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { id: 'scale', script: 'scale.js', args: [] },
   { id: 'burst', script: 'burst.js', args: [] },
+  { id: 'burst-pg', script: 'burst.js', args: ['--store', 'postgres'] },
   { id: 'nodecron-noop', script: 'node-cron-burst.js', args: ['--callback', 'noop'] },
   { id: 'nodecron-ledger', script: 'node-cron-burst.js', args: ['--callback', 'ledger'] },
   { id: 'economy-batch', script: 'economy.js', args: ['--pattern', 'batch'] },
   { id: 'economy-staggered', script: 'economy.js', args: ['--pattern', 'staggered'] },
   { id: 'drain', script: 'drain.js', args: [] },
+  { id: 'drain-pg', script: 'drain.js', args: ['--store', 'postgres'] },
   { id: 'overload', script: 'overload.js', args: [] },
   { id: 'identity-other', script: 'identity.js', args: ['--names', 'other'] },
   { id: 'identity-same', script: 'identity.js', args: ['--names', 'same'] },

@@ -7,13 +7,12 @@
  */
 
 import { createCodeshipClient } from '../src/adapters/codeship-client.ts';
-import { type Ledger, openLedger } from '../src/adapters/ledger.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { loadConfig, requireApi } from '../src/config.ts';
 import { runDaemon } from '../src/daemon/daemon.ts';
 import { ScheduleSet } from '../src/daemon/schedule-set.ts';
-import { createRuntime, loadConfiguredSchedules } from '../src/deps.ts';
-import type { CodeshipApi } from '../src/ports.ts';
+import { createRuntime, loadConfiguredSchedules, openConfiguredLedger } from '../src/deps.ts';
+import type { CodeshipApi, LedgerStore } from '../src/ports.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import type { SimulatorSeed } from '../src/simulator/types.ts';
 import { queryNumber } from '../test/helpers/ledger-sql.ts';
@@ -34,6 +33,29 @@ async function settle(turns = 3): Promise<void> {
 }
 
 /** Counts API calls in progress (waiting in the pacer or on the wire) without changing them. */
+/** The ledger, its asynchronous answers counted in `counter` like API calls. */
+function instrumentLedger(
+  ledger: LedgerStore,
+  counter: { inFlight: number; progress: number },
+): LedgerStore {
+  return new Proxy(ledger, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        counter.inFlight += 1;
+        counter.progress += 1;
+        return result.finally(() => {
+          counter.inFlight -= 1;
+          counter.progress += 1;
+        });
+      };
+    },
+  });
+}
+
 function instrument(
   client: CodeshipApi,
   counter: { inFlight: number; progress: number },
@@ -76,11 +98,13 @@ function instrument(
 export interface SimulatedDaemon {
   clock: BenchClock;
   sim: Simulator;
-  ledger: Ledger;
+  ledger: LedgerStore;
   /** Rate-limit answers the client received (its observer). */
   rateLimited(): number;
+  /** The ledger's file (SQLite) or URL (PostgreSQL), for raw reads (`test/helpers/ledger-raw.ts`). */
+  target: string;
   /** Runs until `done()` or until `maxMs` of simulated time have passed; returns the simulated ms spent. */
-  runUntil(done: () => boolean, maxMs: number): Promise<number>;
+  runUntil(done: () => boolean | Promise<boolean>, maxMs: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +117,8 @@ export async function startSimulatedDaemon(options: {
   seed: SimulatorSeed;
   schedulesDir: string;
   databasePath: string;
+  /** A PostgreSQL ledger instead of the SQLite file (DATABASE_URL). */
+  databaseUrl?: string;
   buildDurationMs: number;
 }): Promise<SimulatedDaemon> {
   const clock = new BenchClock(options.start);
@@ -109,6 +135,7 @@ export async function startSimulatedDaemon(options: {
     CODESHIP_PASSWORD: BENCH_PASSWORD,
     SCHEDULES_DIR: options.schedulesDir,
     DATABASE_PATH: options.databasePath,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     LOG_LEVEL: 'silent',
   });
   const logger = createLogger({ level: 'silent' });
@@ -125,7 +152,9 @@ export async function startSimulatedDaemon(options: {
     },
   });
   const api = instrument(client, counter);
-  const ledger = openLedger(options.databasePath);
+  // A networked store (PostgreSQL) answers later: its calls count as in flight, so simulated
+  // time never moves while the daemon waits on the ledger (SQLite answers at once).
+  const ledger = instrumentLedger(await openConfiguredLedger(config), counter);
   const schedules = new ScheduleSet();
   const loaded = loadConfiguredSchedules(config);
   const report = schedules.apply(loaded.files, loaded.issues);
@@ -178,6 +207,7 @@ export async function startSimulatedDaemon(options: {
     clock,
     sim,
     ledger,
+    target: options.databaseUrl ?? options.databasePath,
     rateLimited: () => rateLimited,
     async runUntil(done, maxMs) {
       const startMs = clock.now().getTime();
@@ -185,7 +215,7 @@ export async function startSimulatedDaemon(options: {
       for (;;) {
         await quiesce();
         const nowMs = clock.now().getTime();
-        if (done() || nowMs >= endMs) return nowMs - startMs;
+        if ((await done()) || nowMs >= endMs) return nowMs - startMs;
         const wake = clock.nextWakeMs() ?? nowMs + 30_000;
         clock.advanceTo(Math.min(endMs, Math.max(wake, nowMs + 1)));
       }
@@ -193,13 +223,13 @@ export async function startSimulatedDaemon(options: {
     async stop() {
       controller.abort(new Error('bench over'));
       await daemon;
-      ledger.close();
+      await ledger.close();
       await sim.close();
     },
   };
 }
 
 /** Counts a ledger query's single number. */
-export function count(ledger: Ledger, sql: string, ...params: unknown[]): number {
-  return queryNumber(ledger.file, sql, ...params);
+export function count(run: { target: string }, sql: string, ...params: unknown[]): number {
+  return queryNumber(run.target, sql, ...params);
 }

@@ -4,6 +4,7 @@
  * Each command asks only for the parts it uses (`requireApi`, `requireDatabase`).
  */
 import { isKnownTimeZone } from './core/cron-zone.ts';
+import { isPostgresUrl, maskDatabaseUrl } from './core/database-url.ts';
 import { ConfigError } from './core/errors.ts';
 import { quoteInput } from './core/quote.ts';
 import { DAY, HOUR, parseDuration, SECOND } from './core/time.ts';
@@ -27,6 +28,13 @@ export interface Config {
   readonly apiIssues: readonly string[];
   readonly schedulesDir: string;
   readonly databasePath: string;
+  /**
+   * DATABASE_URL (`postgres://…`): the ledger in PostgreSQL, shared by several daemons (README,
+   * "Several instances on PostgreSQL"); DATABASE_PATH is then ignored. Null: SQLite.
+   */
+  readonly databaseUrl: string | null;
+  /** INSTANCE_NAME: this daemon's name in the leader lease and on the page; null: host name and pid. */
+  readonly instanceName: string | null;
   readonly defaultTimezone: string;
   readonly logLevel: LogLevel;
   readonly discoveryWindowMs: number;
@@ -213,6 +221,20 @@ export function loadConfig(
   options: { requireApi?: boolean } = {},
 ): Config {
   const issues: string[] = [];
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null && !isPostgresUrl(databaseUrl)) {
+    // Never the value itself: a URL carries a password.
+    issues.push(
+      `DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/codeship_cron (got ${quoteValue(maskDatabaseUrl(databaseUrl))})`,
+    );
+  }
+  const instanceName = env.INSTANCE_NAME?.trim() || null;
+  if (
+    instanceName !== null &&
+    (instanceName.length > 100 || [...instanceName].some((c) => c.charCodeAt(0) < 0x20))
+  ) {
+    issues.push('INSTANCE_NAME must be at most 100 characters without control characters');
+  }
   const timezone = env.DEFAULT_TIMEZONE || DEFAULTS.DEFAULT_TIMEZONE;
   if (!isKnownTimeZone(timezone)) {
     issues.push(
@@ -281,6 +303,8 @@ export function loadConfig(
     apiIssues,
     schedulesDir: env.SCHEDULES_DIR || DEFAULTS.SCHEDULES_DIR,
     databasePath: env.DATABASE_PATH || DEFAULTS.DATABASE_PATH,
+    databaseUrl,
+    instanceName,
     defaultTimezone: timezone,
     logLevel,
     discoveryWindowMs: discoveryWindowMs ?? 0,

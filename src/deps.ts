@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { createCodeshipClient, DEFAULT_REQUEST_TIMEOUT_MS } from './adapters/codeship-client.ts';
 import type { ClientObserver } from './adapters/codeship-request.ts';
 import { openLedger } from './adapters/ledger.ts';
@@ -8,11 +9,12 @@ import { type Config, requireApi } from './config.ts';
 import type { ScheduleIssue } from './core/errors.ts';
 import type { Schedule } from './core/model.ts';
 import { createBranchHistory } from './daemon/branch-history.ts';
+import { alwaysLeader } from './daemon/leadership.ts';
 import { createProjectResolver } from './daemon/projects.ts';
 import { reconcileOnce } from './daemon/reconcile.ts';
 import { createEvents, type Runtime } from './daemon/runtime.ts';
 import type { LoadedFile } from './daemon/schedule-set.ts';
-import type { Clock, CodeshipApi, LedgerStore } from './ports.ts';
+import type { Clock, CodeshipApi, Leadership, LedgerStore } from './ports.ts';
 
 export interface RuntimeParts {
   config: Config;
@@ -23,6 +25,8 @@ export interface RuntimeParts {
   schedule: (name: string) => Schedule | undefined;
   /** The API client's per-request timeout, when not the default. */
   requestTimeoutMs?: number;
+  /** Who leads; default: this process always (SQLite, one-shot commands). */
+  leadership?: Leadership;
 }
 
 /** How a build may name the API user: the login as configured, and the part before an `@`. */
@@ -52,6 +56,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     },
     sending: new Set(),
     schedule: parts.schedule,
+    leadership: parts.leadership ?? alwaysLeader(instanceName(parts.config)),
     // Without a daemon (one-shot commands, tests), a look is one reconciliation pass of that project.
     look: async (projectUuid, signal) => {
       await reconcileOnce(rt, signal, { projects: [projectUuid] });
@@ -66,8 +71,21 @@ export function createRootLogger(config: Config, base: Record<string, unknown> =
   return createLogger({ level: config.logLevel, base });
 }
 
-/** Opens the ledger at DATABASE_PATH (creating it). */
-export function openConfiguredLedger(config: Config): LedgerStore {
+/** This process's name among the daemons of one shared ledger: INSTANCE_NAME, else host.pid. */
+export function instanceName(config: Config): string {
+  return config.instanceName ?? `${hostname()}.${process.pid}`;
+}
+
+/**
+ * Opens the configured ledger (creating it): PostgreSQL at DATABASE_URL when set, else the
+ * SQLite file at DATABASE_PATH. The PostgreSQL store is loaded only then (SQLite users never load
+ * `pg`).
+ */
+export async function openConfiguredLedger(config: Config): Promise<LedgerStore> {
+  if (config.databaseUrl) {
+    const { openPgLedger } = await import('./adapters/ledger-pg.ts');
+    return openPgLedger(config.databaseUrl, { instance: instanceName(config) });
+  }
   return openLedger(config.databasePath);
 }
 
@@ -104,13 +122,13 @@ export function loadConfiguredSchedules(config: Config): {
  * The runtime a one-shot command (`trigger`, `reconcile`) works with: the configured API and
  * ledger on the system clock, over the given schedules. The caller closes `rt.ledger`.
  */
-export function openCommandRuntime(
+export async function openCommandRuntime(
   config: Config,
   schedules: readonly Schedule[],
   logger: Logger,
-): Runtime {
+): Promise<Runtime> {
   const api = createApi(config, logger);
-  const ledger = openConfiguredLedger(config);
+  const ledger = await openConfiguredLedger(config);
   const byName = new Map(schedules.map((s) => [s.name, s]));
   return createRuntime({
     config,
@@ -124,3 +142,12 @@ export function openCommandRuntime(
 
 /** The SQLite ledger's online backup, for the `backup` command. */
 export { checkCopy, copyLedger } from './adapters/ledger-backup.ts';
+
+/** `ledger copy`: the SQLite ledger into PostgreSQL (loads `pg` only when asked). */
+export async function copyLedgerToPostgres(
+  file: string,
+  url: string,
+): Promise<import('./adapters/ledger-copy.ts').CopyCounts> {
+  const { copyLedgerToPostgres: copy } = await import('./adapters/ledger-copy.ts');
+  return copy(file, url);
+}

@@ -13,7 +13,7 @@ import { type ClockEstimate, offsetOf, widthOf } from './core/server-clock.ts';
 import type { Runtime } from './daemon/runtime.ts';
 import { isSweep } from './daemon/tick.ts';
 import { nextFireOf } from './http/view.ts';
-import type { LedgerStore, SlotCount } from './ports.ts';
+import type { Leadership, LedgerStore, SlotCount } from './ports.ts';
 
 /** How the last Codeship call went, for `/readyz`. `message` names the route, never a URL or secret. */
 export interface ApiCallOutcome {
@@ -115,6 +115,17 @@ export function createMetrics(): Metrics {
   const ledgerRows = (): SlotCount[] => snapshot;
   const registers = [registry];
 
+  let leadership: Leadership | null = null;
+  new Gauge({
+    name: 'codeship_cron_leader',
+    help: 'Whether this instance leads (runs the tick, send and reconcile loops): 1, or 0 on a standby; labelled with the instance name (INSTANCE_NAME).',
+    labelNames: ['instance'] as const,
+    registers,
+    collect() {
+      this.reset();
+      if (leadership) this.set({ instance: leadership.instance }, leadership.isLeader() ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'codeship_cron_slots',
     help: 'Slots in the ledger by schedule and state.',
@@ -293,6 +304,7 @@ export function createMetrics(): Metrics {
     observer,
     watch(rt, schedules) {
       ledger = rt.ledger;
+      leadership = rt.leadership;
       serverClock = () => rt.api.clockEstimate();
       if (schedules) loaded = schedules;
       now = () => rt.clock.now();

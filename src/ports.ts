@@ -98,8 +98,13 @@ export interface SlotCount {
  * at once or with a promise, so callers always `await`.
  */
 export interface LedgerStore {
-  /** Where the ledger lives, for messages (a file path). */
+  /** Where the ledger lives, for messages (a file path, or a URL without its password). */
   readonly location: string;
+  /**
+   * The leader lease of a ledger several daemons share (PostgreSQL); absent on a store only one
+   * daemon uses (SQLite), whose daemon always leads.
+   */
+  readonly lease?: LeaseStore;
   /** Last nominal slot planned per schedule. */
   marks(): Awaitable<Map<string, Date>>;
   /**
@@ -228,4 +233,55 @@ export interface LedgerStore {
    */
   probeWrite(now: Date): Awaitable<void>;
   close(): Awaitable<void>;
+}
+
+/** Who holds the leader lease of a shared ledger, and until when (on the database's clock). */
+export interface Lease {
+  holder: string;
+  epoch: number;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * The leader lease of a shared ledger (README, "Several instances on PostgreSQL"). The store
+ * keeps the lease this process holds and fences with it: once `acquireLease` was called, every
+ * write that leads to a create (recordSlots, beginAttempt, touchAttempt, markResend) proves in
+ * its own transaction that this process still holds an unexpired lease of that epoch, and throws
+ * `ERR_LEDGER_NOT_LEADER` otherwise. Expiry is judged on the database's clock.
+ */
+export interface LeaseStore {
+  /** This process's name in the lease (INSTANCE_NAME). */
+  readonly holder: string;
+  /** Takes the lease when it is free or expired (a new epoch); null when another holds it. */
+  acquireLease(ttlMs: number): Promise<Lease | null>;
+  /** Extends the lease this process holds; null when it is no longer ours (lost). */
+  renewLease(ttlMs: number): Promise<Lease | null>;
+  /** Gives the lease up (it expires now) when still ours; fenced writes fail from now on. */
+  releaseLease(): Promise<void>;
+  /** Forgets the lease locally, at once: fenced writes fail from now on. */
+  dropLease(): void;
+  /** The lease as stored, whoever holds it (null when nobody ever led). */
+  currentLease(): Promise<Lease | null>;
+  /**
+   * Called when the lease is lost without a renewal saying so: its connection to the database
+   * dropped (fenced writes already fail then).
+   */
+  onLost?(listener: (reason: string) => void): void;
+}
+
+/**
+ * Whether this process leads (runs the tick, send and reconcile loops). On SQLite it always
+ * does; on PostgreSQL the lease decides (daemon/leadership.ts).
+ */
+export interface Leadership {
+  /** This instance's name (INSTANCE_NAME, default host name and pid). */
+  readonly instance: string;
+  isLeader(): boolean;
+  /** The lease epoch this process leads with (null: not leading, or no lease). */
+  epoch(): number | null;
+  /** The leader as last seen (null: unknown or none), for the page, /readyz and /metrics. */
+  leader(): { holder: string; epoch: number | null } | null;
+  /** Called on every change of leadership with the reason; returns an unsubscribe. */
+  onChange(listener: (leading: boolean, reason: string) => void): () => void;
 }

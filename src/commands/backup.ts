@@ -76,6 +76,12 @@ const backup: Command = async (context) => {
   if (file === undefined || file === '')
     throw new UsageError('missing FILE (the backup to create)');
   const config = loadConfig(context.env);
+  if (config.databaseUrl) {
+    throw new CodeshipCronError(
+      'ERR_BACKUP_POSTGRES',
+      `the ledger is in PostgreSQL (DATABASE_URL), which backs itself up: use pg_dump, e.g. pg_dump --format=custom --file=${file} "$DATABASE_URL"`,
+    );
+  }
   const result = await backupLedger(config.databasePath, file);
   context.stdout(
     values.json

@@ -8,7 +8,7 @@ const reconcile: Command = async (context) => {
   const { values } = parseCommandArgs(context, 'reconcile');
   const config = loadConfig(context.env, context.readSecret, { requireApi: true });
   const logger = context.logger(config.logLevel, { command: 'reconcile' });
-  const rt = openCommandRuntime(config, loadConfiguredSchedules(config).schedules, logger);
+  const rt = await openCommandRuntime(config, loadConfiguredSchedules(config).schedules, logger);
   const { ledger } = rt;
   try {
     const result = await reconcileOnce(rt, context.signal);

@@ -23,13 +23,17 @@ const status: Command = async (context) => {
   const { values, positionals } = parseCommandArgs(context, 'status', 1);
   const limit = parsePositiveInt(values.limit, '--limit', 20);
   const config = loadConfig(context.env, context.readSecret);
-  if (config.databasePath !== ':memory:' && !existsSync(config.databasePath)) {
+  if (
+    config.databaseUrl === null &&
+    config.databasePath !== ':memory:' &&
+    !existsSync(config.databasePath)
+  ) {
     throw new LedgerError(
       'ERR_LEDGER_MISSING',
       `no ledger at ${config.databasePath} (the daemon creates it on its first run; set DATABASE_PATH to use another)`,
     );
   }
-  const ledger = openConfiguredLedger(config);
+  const ledger = await openConfiguredLedger(config);
   try {
     const name = positionals[0] ?? null;
     const rows = (await ledger.listSlots({ schedule: name, limit })).map(toStatusRow);

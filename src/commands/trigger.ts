@@ -50,7 +50,7 @@ const trigger: Command = async (context) => {
   const logger = context.logger(config.logLevel === 'info' ? 'warn' : config.logLevel, {
     command: 'trigger',
   });
-  const rt = openCommandRuntime(config, schedules, logger);
+  const rt = await openCommandRuntime(config, schedules, logger);
   const { ledger } = rt;
   try {
     const slots = await triggerManually(rt, schedule, {

@@ -56,6 +56,8 @@ export const COMMAND_SPECS = {
       ...API_ENV,
       'SCHEDULES_DIR',
       'DATABASE_PATH',
+      'DATABASE_URL',
+      'INSTANCE_NAME',
       'DEFAULT_TIMEZONE',
       'LOG_LEVEL',
       'DISCOVERY_WINDOW',
@@ -127,7 +129,7 @@ export const COMMAND_SPECS = {
       limit: { type: 'string', value: 'N', help: 'rows to show (default 20)' },
       json: JSON_FLAG,
     },
-    env: ['DATABASE_PATH', 'SCHEDULES_DIR'],
+    env: ['DATABASE_PATH', 'DATABASE_URL', 'SCHEDULES_DIR'],
   },
   trigger: {
     args: 'NAME',
@@ -157,14 +159,14 @@ export const COMMAND_SPECS = {
       },
       json: JSON_FLAG,
     },
-    env: [...API_ENV, 'SCHEDULES_DIR', 'DATABASE_PATH', 'DISCOVERY_WINDOW'],
+    env: [...API_ENV, 'SCHEDULES_DIR', 'DATABASE_PATH', 'DATABASE_URL', 'DISCOVERY_WINDOW'],
   },
   reconcile: {
     args: '',
     summary: 'one reconciliation pass, then exit',
     about: ['Discovers the builds of open slots and follows them once, then exits.'],
     options: { json: JSON_FLAG },
-    env: [...API_ENV, 'SCHEDULES_DIR', 'DATABASE_PATH'],
+    env: [...API_ENV, 'SCHEDULES_DIR', 'DATABASE_PATH', 'DATABASE_URL'],
   },
   projects: {
     args: '',
@@ -197,8 +199,23 @@ export const COMMAND_SPECS = {
     about: [
       "Copies the ledger to the new FILE with SQLite's backup API (safe while the daemon runs)",
       'and checks the copy with integrity_check. Never overwrites FILE.',
+      'A PostgreSQL ledger (DATABASE_URL) is backed up with pg_dump instead.',
     ],
     options: { json: JSON_FLAG },
+    env: ['DATABASE_PATH'],
+  },
+  ledger: {
+    args: 'copy',
+    summary: 'copy the SQLite ledger into PostgreSQL',
+    about: [
+      'Copies every row of the SQLite ledger at DATABASE_PATH into the empty PostgreSQL database',
+      'at URL (postgres://…), in one transaction; then run the daemons with DATABASE_URL=URL.',
+      'Stop the daemon first. Refuses a database that already holds a ledger.',
+    ],
+    options: {
+      to: { type: 'string', value: 'URL', help: 'the PostgreSQL database (postgres://…)' },
+      json: JSON_FLAG,
+    },
     env: ['DATABASE_PATH'],
   },
   logs: {

@@ -103,3 +103,12 @@ export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === 'string' ? value : JSON.stringify(value));
 }
+
+/**
+ * True for the error a fenced ledger write raises in a process that does not hold the leader
+ * lease (`ERR_LEDGER_NOT_LEADER`, README "Several instances on PostgreSQL"): nothing was written
+ * and nothing may be sent.
+ */
+export function isNotLeader(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_LEDGER_NOT_LEADER';
+}

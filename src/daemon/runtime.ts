@@ -9,7 +9,7 @@ export { isLedgerBusy } from '../adapters/ledger-busy.ts';
 
 import type { Logger } from '../adapters/logger.ts';
 import type { RemoteBuild, Schedule, SlotRecord } from '../core/model.ts';
-import type { Clock, CodeshipApi, LedgerStore } from '../ports.ts';
+import type { Clock, CodeshipApi, Leadership, LedgerStore } from '../ports.ts';
 import type { BranchHistory } from './branch-history.ts';
 import type { ProjectResolver } from './projects.ts';
 
@@ -91,6 +91,8 @@ export interface Runtime {
   hint: (hint: WebhookHint) => void;
   /** Current schedules by name (the daemon's live set; the CLI's loaded set). */
   readonly schedule: (name: string) => Schedule | undefined;
+  /** Whether this process leads (always, on SQLite): the page, /readyz and /metrics show it. */
+  leadership: Leadership;
 }
 
 export function createEvents(): EventEmitter<DaemonEvents> {

@@ -14,6 +14,7 @@ import {
   createApi,
   createRootLogger,
   createRuntime,
+  instanceName,
   loadConfiguredSchedules,
   openConfiguredLedger,
 } from '../deps.ts';
@@ -22,6 +23,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Clock, CodeshipApi } from '../ports.ts';
 import { logStartCheck } from './api-check.ts';
 import { MAX_SLEEP_MS, runDaemon } from './daemon.ts';
+import { alwaysLeader, LeaseLeadership } from './leadership.ts';
 import type { Runtime } from './runtime.ts';
 import { ScheduleSet } from './schedule-set.ts';
 
@@ -72,7 +74,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
       config,
       options.env.INVOCATION_ID ? { invocation: options.env.INVOCATION_ID } : {},
     );
-  const ledger = openConfiguredLedger(config);
+  const ledger = await openConfiguredLedger(config);
   const schedules = new ScheduleSet();
   const load = () => loadConfiguredSchedules(config);
   const first = load();
@@ -87,6 +89,10 @@ export async function runService(options: ServiceOptions): Promise<number> {
     : null;
   // An injected `api` (tests) is not observed: its requests are not counted.
   const api = options.api ?? createApi(config, logger, clock, metrics?.observer);
+  // A shared ledger (PostgreSQL) has a leader lease: this process leads only while it holds it.
+  const leased = ledger.lease
+    ? new LeaseLeadership(ledger.lease, logger.child({ component: 'leadership' }))
+    : null;
   const rt = createRuntime({
     config,
     ledger,
@@ -94,6 +100,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     clock,
     logger: logger.child({ component: 'daemon' }),
     schedule: (n) => schedules.get(n),
+    leadership: leased ?? alwaysLeader(instanceName(config)),
   });
   const unwatchMetrics = metrics?.watch(rt, () => schedules.all());
   let http: HttpServer | undefined;
@@ -110,29 +117,48 @@ export async function runService(options: ServiceOptions): Promise<number> {
   const reloadListeners: (() => void)[] = [];
   const reload = () => {
     for (const listener of reloadListeners) listener();
+    if (reloadListeners.length === 0) {
+      // A standby runs no daemon: it keeps its schedules current for the term it may lead.
+      const loaded = load();
+      const applied = schedules.apply(loaded.files, loaded.issues);
+      for (const issue of applied.issues)
+        logger.error({ problem: formatScheduleIssue(issue) }, 'schedule file invalid');
+      logger.info({ schedules: schedules.size }, 'schedules reloaded');
+    }
   };
   options.onReload(reload);
   const watcher = watchScheduleFolder(config.schedulesDir, logger, reload);
   let lastTickAt = Date.now();
   const watchdog = notifier.watchdogIntervalMs
     ? setInterval(() => {
-        // Ping only while the loop is alive: a stuck loop lets systemd restart us.
-        if (Date.now() - lastTickAt < 2 * MAX_SLEEP_MS + SECOND) void notifier.watchdog();
+        // Ping only while the loop is alive: a stuck loop lets systemd restart us. A standby
+        // runs no loop: its event loop being alive to run this timer is the proof.
+        if (!rt.leadership.isLeader() || Date.now() - lastTickAt < 2 * MAX_SLEEP_MS + SECOND)
+          void notifier.watchdog();
       }, notifier.watchdogIntervalMs)
     : null;
   watchdog?.unref();
   const stopExtras = await options.onStart?.(rt, schedules, http?.url ?? null);
-  const daemon = runDaemon(rt, {
-    signal,
-    schedules,
-    loadSchedules: load,
-    onReload: (listener) => reloadListeners.push(listener),
-    onReady: () => void notifier.ready(`${schedules.size} schedules`),
-    onTick: () => {
-      lastTickAt = Date.now();
-    },
-    upstreamPollMs: config.upstreamPollMs,
-  });
+  const lead = (termSignal: AbortSignal) =>
+    runDaemonTerm(termSignal).finally(() => {
+      reloadListeners.length = 0;
+    });
+  const runDaemonTerm = (termSignal: AbortSignal) =>
+    runDaemon(rt, {
+      signal: termSignal,
+      schedules,
+      loadSchedules: load,
+      // One daemon run at a time listens for reloads (a new leadership term replaces the last).
+      onReload: (listener) => reloadListeners.splice(0, reloadListeners.length, listener),
+      onReady: () => void notifier.ready(`${schedules.size} schedules`),
+      onTick: () => {
+        lastTickAt = Date.now();
+      },
+      upstreamPollMs: config.upstreamPollMs,
+    });
+  const daemon = leased
+    ? leadTerms(leased, signal, lead, () => void notifier.ready('standby'))
+    : lead(signal);
   // After the daemon started: the check never delays the first tick, and waits behind its calls.
   const checked =
     options.checkAtStart === false
@@ -172,4 +198,58 @@ export async function runService(options: ServiceOptions): Promise<number> {
     logger.flush();
   }
   return code;
+}
+
+/**
+ * A shared ledger's daemon (README, "Several instances on PostgreSQL"): keeps the lease (or waits
+ * for it) until `signal` aborts, and runs the daemon's loops for each term it leads, stopping
+ * them as soon as leadership is lost. A new term starts like a restart: catch-up from the marks,
+ * pending slots resolved by discovery first. Resolves once `signal` aborted and the lease is
+ * released.
+ */
+async function leadTerms(
+  leadership: LeaseLeadership,
+  signal: AbortSignal,
+  lead: (termSignal: AbortSignal) => Promise<void>,
+  onStandby: () => void,
+): Promise<void> {
+  const keeping = leadership.run(signal);
+  let readySent = false;
+  try {
+    while (!signal.aborted) {
+      if (!leadership.isLeader()) {
+        if (!readySent) onStandby();
+        readySent = true;
+        await new Promise<void>((resolve) => {
+          const off = leadership.onChange((leading) => {
+            if (leading) done();
+          });
+          const done = () => {
+            off();
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          signal.addEventListener('abort', done, { once: true });
+          if (leadership.isLeader() || signal.aborted) done();
+        });
+        continue;
+      }
+      readySent = true;
+      const term = new AbortController();
+      const end = () => term.abort();
+      signal.addEventListener('abort', end, { once: true });
+      const off = leadership.onChange((leading) => {
+        if (!leading) end();
+      });
+      if (!leadership.isLeader()) end();
+      try {
+        await lead(term.signal);
+      } finally {
+        off();
+        signal.removeEventListener('abort', end);
+      }
+    }
+  } finally {
+    await keeping;
+  }
 }

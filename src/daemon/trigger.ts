@@ -4,7 +4,7 @@
  * before the request, and its outcome classified after it, so nothing is lost or sent twice.
  */
 
-import { CodeshipError, coerceError } from '../core/errors.ts';
+import { CodeshipError, coerceError, isNotLeader } from '../core/errors.ts';
 import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
@@ -202,6 +202,11 @@ export async function sendSlot(
   } catch (raw) {
     const error = coerceError(raw);
     if (error instanceof AttemptTaken) return (await rt.ledger.get(slot.id)) ?? slot;
+    // This process lost the leader lease: nothing was written or sent; the leader sends it.
+    if (isNotLeader(error) && attemptId === null) {
+      log.warn({}, 'create not sent: this instance no longer leads');
+      return slot;
+    }
     const kind = classify(error);
     if (attemptId === null) {
       // Nothing was sent (project lookup, overlap check, auth or the queue failed first).

@@ -36,6 +36,17 @@ export interface PageModel {
   access: PageAccess;
   /** Slots waiting to be sent (the send backlog); the header names them when there are any. */
   backlog?: number;
+  /** Who leads a shared (PostgreSQL) ledger; absent on SQLite, whose one daemon always leads. */
+  leadership?: { instance: string; leading: boolean; leader: string | null };
+}
+
+/** ` · leader: a (this instance)` or ` · standby b, leader: a` on a shared ledger. */
+function leadershipNote(leadership: PageModel['leadership']): string {
+  if (!leadership) return '';
+  const text = leadership.leading
+    ? `leader: ${leadership.instance} (this instance)`
+    : `standby ${leadership.instance}, leader: ${leadership.leader ?? 'none yet'}`;
+  return ` · <span class="leadership">${escapeHtml(text)}</span>`;
 }
 
 /** ` · 3 slots waiting for the API budget` in the header while creates wait (README, "Overload"). */
@@ -383,7 +394,7 @@ export function renderPage(model: PageModel): string {
 </head>
 <body>
 <header>
-<div><h1>codeship-cron</h1><div class="meta" id="updated">${model.total} schedules · updated ${escapeHtml(model.now.toISOString().replace('T', ' ').slice(0, 19))} UTC · refreshes every ${REFRESH_MS / 1000} s${backlogNote(model.backlog)}</div></div>
+<div><h1>codeship-cron</h1><div class="meta" id="updated">${model.total} schedules · updated ${escapeHtml(model.now.toISOString().replace('T', ' ').slice(0, 19))} UTC · refreshes every ${REFRESH_MS / 1000} s${backlogNote(model.backlog)}${leadershipNote(model.leadership)}</div></div>
 ${accessBar(model.access)}
 </header>
 <main>

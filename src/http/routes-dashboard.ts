@@ -69,6 +69,13 @@ async function renderFor(context: RequestContext, access: PageAccess, status = 2
       now,
       access,
       backlog: await deps.rt.ledger.sendBacklog(),
+      leadership: deps.rt.ledger.lease
+        ? {
+            instance: deps.rt.leadership.instance,
+            leading: deps.rt.leadership.isLeader(),
+            leader: deps.rt.leadership.leader()?.holder ?? null,
+          }
+        : undefined,
     }),
   );
 }
@@ -114,6 +121,12 @@ function triggerFailure(error: Error): Error {
   if (error instanceof CodeshipCronError && error.code === 'ERR_NOTHING_TO_TRIGGER')
     return new HttpError(409, error.message);
   if (error instanceof CodeshipError) return new HttpError(502, `Codeship: ${error.message}`);
+  // A standby on a shared ledger sends nothing (README, "Several instances on PostgreSQL").
+  if (error instanceof CodeshipCronError && error.code === 'ERR_LEDGER_NOT_LEADER')
+    return new HttpError(
+      409,
+      `this instance is a standby: trigger on the leader (${error.message})`,
+    );
   return error;
 }
 

@@ -40,11 +40,34 @@ export async function readinessChecks(
   };
 }
 
+/**
+ * `role` (leader or standby), this instance and the leader as last seen (README, "Several
+ * instances on PostgreSQL"); on SQLite the one daemon always leads. A standby is ready: it serves
+ * the page, /metrics and status, and takes over when the leader goes.
+ */
+export function leadershipOf(deps: HttpDeps): {
+  role: 'leader' | 'standby';
+  instance: string;
+  leader: string | null;
+} {
+  const { leadership } = deps.rt;
+  return {
+    role: leadership.isLeader() ? 'leader' : 'standby',
+    instance: leadership.instance,
+    leader: leadership.leader()?.holder ?? null,
+  };
+}
+
 export const probeRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: '/healthz',
     handle({ res, deps }) {
+      // A standby runs no loop to stall: alive is all it can be asked.
+      if (!deps.rt.leadership.isLeader()) {
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      }
       const lastTickAt = deps.metrics.lastTickAt();
       const sinceMs = lastTickAt ? deps.rt.clock.now().getTime() - lastTickAt.getTime() : 0;
       if (sinceMs > STALL_AFTER_MS) {
@@ -64,7 +87,11 @@ export const probeRoutes: readonly Route[] = [
     async handle({ res, deps }) {
       const checks = await readinessChecks(deps);
       const ready = Object.values(checks).every((check) => check === 'ok');
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      sendJson(res, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not ready',
+        checks,
+        ...leadershipOf(deps),
+      });
     },
   },
   {

@@ -15,7 +15,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const rows = (h: Harness, schedule: string) => ledgerRows(h.ledger, schedule);
+const rows = (h: Harness, schedule: string) => ledgerRows(h, schedule);
 const causeOf = (row: Record<string, unknown>) =>
   row.cause ? (JSON.parse(String(row.cause)) as Record<string, string>) : null;
 
@@ -74,14 +74,16 @@ describe('chains', { timeout: 120_000 }, () => {
       env: { UPSTREAM_POLL: '0' },
     });
     const h = harness;
-    const finished = (name: string) => rows(h, name).filter((r) => r.state === 'finished').length;
+    const finished = async (name: string) =>
+      (await rows(h, name)).filter((r) => r.state === 'finished').length;
     await h.advanceUntil(
-      () => finished('docs-after-api') >= 3 && finished('alert-after-failure') >= 3,
+      async () =>
+        (await finished('docs-after-api')) >= 3 && (await finished('alert-after-failure')) >= 3,
       { what: 'three chained builds each' },
     );
     await h.advance(2 * 60_000);
-    const upstream = rows(h, 'nightly-api').filter((r) => r.state === 'finished');
-    const docs = rows(h, 'docs-after-api');
+    const upstream = (await rows(h, 'nightly-api')).filter((r) => r.state === 'finished');
+    const docs = await rows(h, 'docs-after-api');
     // Exactly one downstream slot per finished upstream build, each naming it.
     const causes = docs.map((r) => causeOf(r)?.build);
     expect(new Set(causes).size).toBe(causes.length);
@@ -106,9 +108,9 @@ describe('chains', { timeout: 120_000 }, () => {
       expect(lagMs).toBeLessThan(2_000);
     }
     // status: failure follows failed builds only; success never fires after them.
-    const alerts = rows(h, 'alert-after-failure');
+    const alerts = await rows(h, 'alert-after-failure');
     expect(alerts.every((r) => causeOf(r)?.status === 'error')).toBe(true);
-    expect(rows(h, 'never')).toEqual([]);
+    expect(await rows(h, 'never')).toEqual([]);
     expect(h.logs.some((l) => l.msg === 'chain fired')).toBe(true);
   });
 
@@ -122,13 +124,13 @@ describe('chains', { timeout: 120_000 }, () => {
     const h = harness;
     // The seed's history of acme/web main (finished before the chain was loaded) never fires it.
     await h.advance(2 * 60_000);
-    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    expect(await rows(h, 'deploy-after-web')).toEqual([]);
     const pushed = h.sim.push('acme/web', 'main');
-    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === 1, {
+    await h.advanceUntil(async () => (await rows(h, 'deploy-after-web')).length === 1, {
       what: 'a chained slot',
     });
     await h.advance(5 * 60_000);
-    const [row] = rows(h, 'deploy-after-web');
+    const [row] = await rows(h, 'deploy-after-web');
     expect(causeOf(row as Record<string, unknown>)).toMatchObject({
       project: 'acme/web',
       branch: 'main',
@@ -138,7 +140,7 @@ describe('chains', { timeout: 120_000 }, () => {
     // A push to another branch is not an upstream build.
     h.sim.push('acme/web', 'develop');
     await h.advance(3 * 60_000);
-    expect(rows(h, 'deploy-after-web')).toHaveLength(1);
+    expect(await rows(h, 'deploy-after-web')).toHaveLength(1);
 
     // Restart on the same ledger: the build already fired is never fired again; one that
     // finished while no daemon ran is caught up once.
@@ -155,11 +157,11 @@ describe('chains', { timeout: 120_000 }, () => {
       env: { UPSTREAM_POLL: '30s' },
     });
     const h2 = harness;
-    await h2.advanceUntil(() => rows(h2, 'deploy-after-web').length === 2, {
+    await h2.advanceUntil(async () => (await rows(h2, 'deploy-after-web')).length === 2, {
       what: 'the caught-up slot',
     });
     await h2.advance(3 * 60_000);
-    const after = rows(h2, 'deploy-after-web');
+    const after = await rows(h2, 'deploy-after-web');
     expect(after.map((r) => causeOf(r)?.build)).toEqual([pushed.uuid, second.uuid]);
     expect(after[1]?.reason).toBe('catch-up');
   });
@@ -201,7 +203,7 @@ describe('chains', { timeout: 120_000 }, () => {
     const beforeForged = listCalls(h, web.uuid);
     expect((await post(hook('success'))).status).toBe(202);
     await h.advance(3_000);
-    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    expect(await rows(h, 'deploy-after-web')).toEqual([]);
     expect(listCalls(h, web.uuid) - beforeForged).toBe(1);
 
     const pushed = h.sim.push('acme/web', 'main');
@@ -211,18 +213,18 @@ describe('chains', { timeout: 120_000 }, () => {
     // Codeship sends the finish webhook; it arrives twice.
     expect((await post(hook('success'))).status).toBe(202);
     expect((await post(hook('success'))).status).toBe(202);
-    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === 1, {
+    await h.advanceUntil(async () => (await rows(h, 'deploy-after-web')).length === 1, {
       stepMs: 100,
       maxMs: 5_000,
       what: 'the chain fired by the webhook',
     });
-    const row = rows(h, 'deploy-after-web')[0] as Record<string, unknown>;
+    const row = (await rows(h, 'deploy-after-web'))[0] as Record<string, unknown>;
     expect(causeOf(row)?.build).toBe(pushed.uuid);
     // Recorded within two seconds of the webhook, for at most one list call per webhook.
     expect(Date.parse(String(row.created_at)) - sentAt).toBeLessThan(2_000);
     expect(listCalls(h, web.uuid) - before).toBeLessThanOrEqual(2);
     await h.advance(3 * 60_000);
-    expect(rows(h, 'deploy-after-web')).toHaveLength(1);
+    expect(await rows(h, 'deploy-after-web')).toHaveLength(1);
 
     // Wrong secret 404 whatever the method (nothing tells the route exists), bad bodies 400, too
     // large 413; counted in /metrics.
@@ -257,7 +259,7 @@ describe('chains', { timeout: 120_000 }, () => {
       await h.advance(5_000);
     }
     await h.advance(60_000);
-    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    expect(await rows(h, 'deploy-after-web')).toEqual([]);
     h.writeFile(
       'a.yaml',
       WEB_CHAIN.replace(
@@ -267,13 +269,13 @@ describe('chains', { timeout: 120_000 }, () => {
     );
     h.reload();
     await h.advance(2 * 60_000);
-    expect(rows(h, 'deploy-after-web')).toEqual([]);
+    expect(await rows(h, 'deploy-after-web')).toEqual([]);
     expect(h.logs.some((l) => l.msg === 'chain upstreams changed: armed again')).toBe(true);
     const fresh = h.sim.push('acme/api', 'develop');
-    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === 1, {
+    await h.advanceUntil(async () => (await rows(h, 'deploy-after-web')).length === 1, {
       what: 'the new upstream build',
     });
-    expect(causeOf(rows(h, 'deploy-after-web')[0] as Record<string, unknown>)?.build).toBe(
+    expect(causeOf((await rows(h, 'deploy-after-web'))[0] as Record<string, unknown>)?.build).toBe(
       fresh.uuid,
     );
   });
@@ -301,13 +303,13 @@ describe('chains', { timeout: 120_000 }, () => {
       await h.advance(13_000, 500);
       await h.sim.flushWebhooks();
     }
-    await h.advanceUntil(() => rows(h, 'deploy-after-web').length === pushed.length, {
+    await h.advanceUntil(async () => (await rows(h, 'deploy-after-web')).length === pushed.length, {
       what: 'a slot for every push',
       maxMs: 5 * 60_000,
     });
     await h.advance(3 * 60_000);
     await h.sim.flushWebhooks();
-    const causes = rows(h, 'deploy-after-web').map((r) => causeOf(r)?.build);
+    const causes = (await rows(h, 'deploy-after-web')).map((r) => causeOf(r)?.build);
     expect(causes.sort()).toEqual([...pushed].sort());
     const report = h.sim.webhooks();
     expect(report.counts.dropped).toBeGreaterThan(0);
@@ -338,29 +340,34 @@ describe('chains', { timeout: 120_000 }, () => {
     });
     const h = harness;
     // 10:30 nightly-api builds; no web build within 20 minutes: nothing.
-    await h.advanceUntil(() => rows(h, 'nightly-api').some((r) => r.state === 'finished'), {
-      what: 'the 10:30 build',
-    });
+    await h.advanceUntil(
+      async () => (await rows(h, 'nightly-api')).some((r) => r.state === 'finished'),
+      {
+        what: 'the 10:30 build',
+      },
+    );
     await h.clock.set('2026-06-01T10:58:00Z');
     await h.advance(60_000);
-    expect(rows(h, 'release-after-both')).toEqual([]);
+    expect(await rows(h, 'release-after-both')).toEqual([]);
     // 11:00 nightly-api builds (done 11:01); web main pushed 11:05: the set is complete.
     await h.advanceUntil(
-      () => rows(h, 'nightly-api').filter((r) => r.state === 'finished').length >= 2,
+      async () => (await rows(h, 'nightly-api')).filter((r) => r.state === 'finished').length >= 2,
       {
         what: 'the 11:00 build',
       },
     );
     await h.clock.set('2026-06-01T11:05:00Z');
     const web = h.sim.push('acme/web', 'main');
-    await h.advanceUntil(() => rows(h, 'release-after-both').length === 1, { what: 'the fan-in' });
-    expect(causeOf(rows(h, 'release-after-both')[0] as Record<string, unknown>)?.build).toBe(
-      web.uuid,
-    );
+    await h.advanceUntil(async () => (await rows(h, 'release-after-both')).length === 1, {
+      what: 'the fan-in',
+    });
+    expect(
+      causeOf((await rows(h, 'release-after-both'))[0] as Record<string, unknown>)?.build,
+    ).toBe(web.uuid);
     // Another web build alone does not fire it again (the api build was used).
     await h.advance(3 * 60_000);
     h.sim.push('acme/web', 'main');
     await h.advance(3 * 60_000);
-    expect(rows(h, 'release-after-both')).toHaveLength(1);
+    expect(await rows(h, 'release-after-both')).toHaveLength(1);
   });
 });

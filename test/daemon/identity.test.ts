@@ -5,7 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, ledgerRows, settled, startHarness } from '../helpers/daemon-harness.ts';
-import { checkExactlyOnce, readLedger } from '../helpers/ledger-oracle.ts';
+import { checkExactlyOnce, readLedgerAt } from '../helpers/ledger-oracle.ts';
+import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
+
+usePostgres();
 
 const START = '2026-06-01T10:00:30Z';
 const SERVER_AHEAD_MS = 47_000;
@@ -26,59 +29,62 @@ afterEach(async () => {
   harness = undefined;
 });
 
-describe('build identity', { timeout: 120_000 }, () => {
-  it("claims only our own builds with the server's clock 47 s ahead and pushes around every create", async () => {
-    harness = await startHarness({
-      start: START,
-      files: { 'busy.yaml': yaml(true) },
-      simulator: {
-        buildDurationMs: 30_000,
-        clockOffsetMs: SERVER_AHEAD_MS,
-        pushes: { rate: 1, spreadMs: 3000, seed: 47 },
-      },
-    });
-    const h = harness;
-    await h.advance(8 * 60_000);
-    const until = h.clock.now();
-    h.writeFile('busy.yaml', yaml(false));
-    h.reload();
-    await h.advance(5_000);
-    // Someone pushes right now too, by the admin endpoint, on a branch we build.
-    h.sim.push('acme/api', 'develop');
-    await h.advanceUntil(() => settled(h.ledger), {
-      what: 'every slot settled',
-      maxMs: 10 * 60_000,
-    });
+describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
+  describe('build identity', { timeout: 120_000 }, () => {
+    it("claims only our own builds with the server's clock 47 s ahead and pushes around every create", async () => {
+      harness = await startHarness({
+        store,
+        start: START,
+        files: { 'busy.yaml': yaml(true) },
+        simulator: {
+          buildDurationMs: 30_000,
+          clockOffsetMs: SERVER_AHEAD_MS,
+          pushes: { rate: 1, spreadMs: 3000, seed: 47 },
+        },
+      });
+      const h = harness;
+      await h.advance(8 * 60_000);
+      const until = h.clock.now();
+      h.writeFile('busy.yaml', yaml(false));
+      h.reload();
+      await h.advance(5_000);
+      // Someone pushes right now too, by the admin endpoint, on a branch we build.
+      h.sim.push('acme/api', 'develop');
+      await h.advanceUntil(() => settled(h), {
+        what: 'every slot settled',
+        maxMs: 10 * 60_000,
+      });
 
-    const read = readLedger(h.ledgerPath);
-    const snapshot = { ...read, slots: read.slots.filter((s) => s.reason !== 'disabled') };
-    const builds = h.sim
-      .builds()
-      .filter((b) => Date.parse(b.queuedAt) >= Date.parse(START) + SERVER_AHEAD_MS - 5000);
-    const pushes = builds.filter((b) => b.pusher);
-    expect(pushes.length).toBeGreaterThanOrEqual(16);
-    const problems = checkExactlyOnce({
-      snapshot,
-      builds,
-      schedules: SCHEDULES,
-      from: new Date(START),
-      until,
-      latestAllowed: new Date(until.getTime() + 60_000),
-      serverOffsetMs: SERVER_AHEAD_MS,
+      const read = await readLedgerAt(h.ledgerPath);
+      const snapshot = { ...read, slots: read.slots.filter((s) => s.reason !== 'disabled') };
+      const builds = h.sim
+        .builds()
+        .filter((b) => Date.parse(b.queuedAt) >= Date.parse(START) + SERVER_AHEAD_MS - 5000);
+      const pushes = builds.filter((b) => b.pusher);
+      expect(pushes.length).toBeGreaterThanOrEqual(16);
+      const problems = checkExactlyOnce({
+        snapshot,
+        builds,
+        schedules: SCHEDULES,
+        from: new Date(START),
+        until,
+        latestAllowed: new Date(until.getTime() + 60_000),
+        serverOffsetMs: SERVER_AHEAD_MS,
+      });
+      expect(problems).toEqual([]);
+      const rows = (await ledgerRows(h)).filter((r) => r.state === 'finished');
+      expect(rows.length).toBe(16);
+      const ours = new Map(builds.filter((b) => !b.pusher).map((b) => [b.uuid, b]));
+      for (const row of rows) {
+        const build = ours.get(row.build_uuid as string);
+        expect(
+          build,
+          `slot ${row.slot_at} ${row.branch} claimed a build we did not start`,
+        ).toBeDefined();
+        // The ledger keeps the claimed build's commit and how the claim was made.
+        expect(row.commit_sha).toBe(build?.commitSha);
+        expect(row.claim).toMatch(/^(exact|nearest of \d+)$/);
+      }
     });
-    expect(problems).toEqual([]);
-    const rows = ledgerRows(h.ledger).filter((r) => r.state === 'finished');
-    expect(rows.length).toBe(16);
-    const ours = new Map(builds.filter((b) => !b.pusher).map((b) => [b.uuid, b]));
-    for (const row of rows) {
-      const build = ours.get(row.build_uuid as string);
-      expect(
-        build,
-        `slot ${row.slot_at} ${row.branch} claimed a build we did not start`,
-      ).toBeDefined();
-      // The ledger keeps the claimed build's commit and how the claim was made.
-      expect(row.commit_sha).toBe(build?.commitSha);
-      expect(row.claim).toMatch(/^(exact|nearest of \d+)$/);
-    }
   });
 });

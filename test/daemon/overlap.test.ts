@@ -29,10 +29,10 @@ async function run(overlap: string) {
   await h.advance(4 * 60_000);
   h.writeFile('busy.yaml', file(overlap, false));
   h.reload();
-  await h.advanceUntil(() => settled(h.ledger), { what: 'settled', maxMs: 20 * 60_000 });
+  await h.advanceUntil(() => settled(h), { what: 'settled', maxMs: 20 * 60_000 });
   return {
     h,
-    rows: ledgerRows(h.ledger, 'busy').filter((r) => r.reason !== 'disabled'),
+    rows: (await ledgerRows(h, 'busy')).filter((r) => r.reason !== 'disabled'),
   };
 }
 

@@ -37,7 +37,7 @@ afterEach(async () => {
 /** Pending slots not waiting on an unknown outcome and not being sent right now. */
 function unsent(h: Harness): number {
   const ids = queryNumber(
-    h.ledger.file,
+    h.ledgerPath,
     `SELECT count(*) FROM slots WHERE state = 'pending' AND outcome_unknown = 0
        AND id NOT IN (SELECT value FROM json_each(?))`,
     JSON.stringify([...h.rt.sending]),
@@ -61,13 +61,13 @@ describe('overload', { timeout: 120_000 }, () => {
     const until = h.clock.now();
     h.writeFile('overload.yaml', yaml(false));
     h.reload();
-    await h.advanceUntil(() => settled(h.ledger), {
+    await h.advanceUntil(() => settled(h), {
       what: 'every slot settled',
       maxMs: 20 * 60_000,
     });
 
     expect(maxUnsent).toBeLessThanOrEqual(2);
-    const rows = ledgerRows(h.ledger, SCHEDULE.name).filter((r) => r.reason !== 'disabled');
+    const rows = (await ledgerRows(h, SCHEDULE.name)).filter((r) => r.reason !== 'disabled');
     const superseded = rows.filter((r) => r.reason === 'superseded (backlog)');
     const built = rows.filter((r) => r.state === 'finished');
     expect(superseded.length).toBeGreaterThan(100);
@@ -162,7 +162,7 @@ describe('overload', { timeout: 120_000 }, () => {
     });
     const h = harness;
     await h.advance(2000);
-    const state = ledgerRows(h.ledger, 'ten-seconds')
+    const state = (await ledgerRows(h, 'ten-seconds'))
       .filter((r) => Date.parse(`${String(r.slot_at)}`) <= Date.parse('2026-06-01T10:00:20Z'))
       .map(
         (r) =>

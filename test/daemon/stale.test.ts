@@ -54,8 +54,8 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const rowsOf = (h: Harness, schedule: string) =>
-  ledgerRows(h.ledger, schedule).map(
+const rowsOf = async (h: Harness, schedule: string) =>
+  (await ledgerRows(h, schedule)).map(
     (r) => `${r.branch}: ${r.state}${r.reason ? ` ${r.reason}` : ''}`,
   );
 
@@ -81,12 +81,12 @@ describe('stale-branch sweeps', { timeout: 60_000 }, () => {
     });
     const sweep = h.logs.find((l) => l.msg === 'sweep resolved');
     await h.advanceUntil(
-      () => ledgerRows(h.ledger, 'stale-releases').every((r) => r.state !== 'pending'),
+      async () => (await ledgerRows(h, 'stale-releases')).every((r) => r.state !== 'pending'),
       {
         what: 'the triggers',
       },
     );
-    expect(rowsOf(h, 'stale-releases').sort()).toEqual([
+    expect((await rowsOf(h, 'stale-releases')).sort()).toEqual([
       'feature/a/b: skipped max (stale, last built 40d ago; at most 3 per slot)',
       'never-built: triggered stale (never built)',
       'release/0.9: triggered stale (last built 120d ago)',
@@ -137,7 +137,7 @@ describe('stale-branch sweeps', { timeout: 60_000 }, () => {
     // One page reaches builds seen before; the three rebuilds made the branches fresh.
     expect(second).toMatchObject({ triggered: 0, apiCalls: 1 });
     const secondSlot = String(second?.slot);
-    const rows = ledgerRows(h.ledger, 'hourly-sweep').filter((r) => r.slot_at === secondSlot);
+    const rows = (await ledgerRows(h, 'hourly-sweep')).filter((r) => r.slot_at === secondSlot);
     expect(rows.map((r) => `${r.branch}: ${r.state} ${r.reason}`).sort()).toEqual([
       'release/0.9: skipped fresh (last built 1h ago)',
       'release/1.0: skipped fresh (last built 1h ago)',
@@ -161,10 +161,10 @@ describe('stale-branch sweeps', { timeout: 60_000 }, () => {
       },
     });
     const h = harness;
-    await h.advanceUntil(() => ledgerRows(h.ledger, 'web-releases').length > 0, {
+    await h.advanceUntil(async () => (await ledgerRows(h, 'web-releases')).length > 0, {
       what: 'the sweep row',
     });
-    expect(rowsOf(h, 'web-releases')).toEqual([
+    expect(await rowsOf(h, 'web-releases')).toEqual([
       'release/*: skipped no-match (no branch in the build history matches release/*)',
     ]);
   });

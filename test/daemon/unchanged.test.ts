@@ -27,8 +27,8 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const summary = (h: Harness, schedule: string) =>
-  ledgerRows(h.ledger, schedule).map(
+const summary = async (h: Harness, schedule: string) =>
+  (await ledgerRows(h, schedule)).map(
     (r) =>
       `${String(r.slot_at).slice(11, 16)} ${r.state}${r.build_status ? `: ${r.build_status}` : ''}${r.reason ? ` (${r.reason})` : ''}`,
   );
@@ -42,7 +42,8 @@ describe('unchanged: skip', { timeout: 60_000 }, () => {
     });
     const h = harness;
     await h.advanceUntil(
-      () => summary(h, 'quiet-main').length >= 2 && summary(h, 'flaky').length >= 2,
+      async () =>
+        (await summary(h, 'quiet-main')).length >= 2 && (await summary(h, 'flaky')).length >= 2,
       {
         what: 'two slots each',
       },
@@ -51,10 +52,12 @@ describe('unchanged: skip', { timeout: 60_000 }, () => {
     // Someone pushes to main at 10:25: a new head commit, and its build.
     await h.clock.set('2026-06-01T10:25:00Z');
     const pushed = h.sim.push('acme/api', 'main');
-    await h.advanceUntil(() => summary(h, 'quiet-main').length >= 4, { what: 'four slots' });
+    await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 4, {
+      what: 'four slots',
+    });
     await h.advance(2 * 60_000);
-    const main = summary(h, 'quiet-main');
-    const first = ledgerRows(h.ledger, 'quiet-main')[0]!;
+    const main = await summary(h, 'quiet-main');
+    const first = (await ledgerRows(h, 'quiet-main'))[0]!;
     const head = String(first.commit_sha).slice(0, 7);
     expect(main).toEqual([
       '10:10 finished: success',
@@ -63,7 +66,7 @@ describe('unchanged: skip', { timeout: 60_000 }, () => {
       `10:40 skipped (unchanged (${pushed.commitSha.slice(0, 7)} built 2026-06-01 10:31Z))`,
     ]);
     // A failed build never counts: the same head is built again.
-    expect(summary(h, 'flaky').slice(0, 3)).toEqual([
+    expect((await summary(h, 'flaky')).slice(0, 3)).toEqual([
       '10:10 finished: error',
       '10:20 finished: error',
       '10:30 finished: error',
@@ -77,10 +80,12 @@ describe('unchanged: skip', { timeout: 60_000 }, () => {
       simulator: { buildDurationMs: 15 * 60_000 },
     });
     const h = harness;
-    await h.advanceUntil(() => summary(h, 'quiet-main').length >= 2, { what: 'two slots' });
+    await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 2, {
+      what: 'two slots',
+    });
     await h.advance(60_000);
-    const head = String(ledgerRows(h.ledger, 'quiet-main')[0]!.commit_sha).slice(0, 7);
-    expect(summary(h, 'quiet-main')[1]).toBe(
+    const head = String((await ledgerRows(h, 'quiet-main'))[0]!.commit_sha).slice(0, 7);
+    expect((await summary(h, 'quiet-main'))[1]).toBe(
       `10:20 skipped (unchanged (${head} building since 2026-06-01 10:10Z))`,
     );
   });

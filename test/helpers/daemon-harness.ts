@@ -1,6 +1,8 @@
 /**
  * Runs the real daemon in-process for integration tests: the simulator over HTTP on loopback, a
- * real SQLite file, the real client, and one ManualClock shared by all of them. Time moves only
+ * real ledger (a SQLite file, or with `store: 'postgres'` a fresh database on this test file's
+ * throwaway PostgreSQL server: call `usePostgres()` in the file), the real client, and one
+ * ManualClock shared by all of them. Time moves only
  * when the test advances it; `advanceUntil` steps the clock and lets real I/O run in between.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createCodeshipClient } from '../../src/adapters/codeship-client.ts';
-import { type Ledger, openLedger } from '../../src/adapters/ledger.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadScheduleDir } from '../../src/adapters/schedule-dir.ts';
 import { type Config, loadConfig, requireApi } from '../../src/config.ts';
@@ -18,10 +19,12 @@ import { ScheduleSet } from '../../src/daemon/schedule-set.ts';
 import { createRuntime } from '../../src/deps.ts';
 import { type HttpServer, startHttpServer } from '../../src/http/server.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import type { LedgerStore } from '../../src/ports.ts';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
-import { queryNumber, queryRows } from './ledger-sql.ts';
+import { closeRaw, rawNumber, rawRows } from './ledger-raw.ts';
 import { ManualClock } from './manual-clock.ts';
+import { freshLocation, openStore, type StoreKind } from './stores.ts';
 
 export interface HarnessOptions {
   /** Wall clock at start (ISO). */
@@ -31,7 +34,9 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   env?: Record<string, string>;
   requestTimeoutMs?: number;
-  /** Reuse a ledger file (restart tests); default a fresh temp file. */
+  /** Which store (default SQLite). */
+  store?: StoreKind;
+  /** Reuse a ledger, a file or a URL (restart tests); default a fresh one of `store`. */
   ledgerPath?: string;
   /** Reuse a simulator (restart tests). */
   sim?: Simulator;
@@ -43,10 +48,11 @@ export interface HarnessOptions {
 export interface Harness {
   clock: ManualClock;
   sim: Simulator;
-  ledger: Ledger;
+  ledger: LedgerStore;
   rt: Runtime;
   config: Config;
   dir: string;
+  /** The ledger's file (SQLite) or URL (PostgreSQL). */
   ledgerPath: string;
   /** Every log line the daemon wrote, parsed. */
   logs: Record<string, unknown>[];
@@ -56,7 +62,7 @@ export interface Harness {
   writeFile(name: string, text: string): void;
   /** Steps the clock by `stepMs` until `predicate` holds; fails after `maxMs` of simulated time. */
   advanceUntil(
-    predicate: () => boolean,
+    predicate: () => boolean | Promise<boolean>,
     options?: { stepMs?: number; maxMs?: number; what?: string },
   ): Promise<void>;
   /** Advances simulated time by `ms` in steps, letting the daemon work in between. */
@@ -85,14 +91,18 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   mkdirSync(schedulesDir);
   for (const [name, text] of Object.entries(options.files))
     writeFileSync(join(schedulesDir, name), text);
-  const ledgerPath = options.ledgerPath ?? join(dir, 'ledger.sqlite');
+  const kind: StoreKind =
+    options.store ?? (options.ledgerPath?.startsWith('postgres') ? 'postgres' : 'sqlite');
+  const ledgerPath =
+    options.ledgerPath ??
+    (kind === 'postgres' ? (await freshLocation('postgres')).target : join(dir, 'ledger.sqlite'));
   const config = loadConfig({
     CODESHIP_API_URL: sim.url,
     CODESHIP_USERNAME: 'demo@example.com',
     CODESHIP_PASSWORD: 'demo-password',
     CODESHIP_ORGANIZATION: 'acme',
     SCHEDULES_DIR: schedulesDir,
-    DATABASE_PATH: ledgerPath,
+    ...(kind === 'postgres' ? { DATABASE_URL: ledgerPath } : { DATABASE_PATH: ledgerPath }),
     DISCOVERY_WINDOW: '120s',
     ...(options.http ? { HTTP_ADDR: '127.0.0.1:0' } : {}),
     ...options.env,
@@ -105,7 +115,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink });
-  const ledger = openLedger(ledgerPath);
+  const ledger = await openStore({ kind, target: ledgerPath, env: {}, cleanup: () => undefined });
   const api = createCodeshipClient({
     api: requireApi(config),
     clock,
@@ -176,7 +186,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async advanceUntil(predicate, { stepMs = 1000, maxMs = 30 * 60_000, what = 'condition' } = {}) {
       for (let elapsed = 0; elapsed <= maxMs; elapsed += stepMs) {
         await idle();
-        if (predicate()) return;
+        if (await predicate()) return;
         await clock.advance(stepMs);
       }
       throw new Error(`${what} not reached within ${maxMs} ms of simulated time`);
@@ -192,7 +202,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await done;
       await server?.close();
       unwatch?.();
-      ledger.close();
+      await ledger.close();
+      if (!keepFiles) await closeRaw(ledgerPath);
       if (closeSimulator) await sim.close();
       if (!keepFiles) rmSync(dir, { recursive: true, force: true });
     },
@@ -202,18 +213,20 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
-/** Rows of the ledger, oldest first, as plain objects (snake_case, as stored). */
-export function ledgerRows(ledger: Ledger, schedule?: string): Record<string, unknown>[] {
-  const sql = schedule
-    ? 'SELECT * FROM slots WHERE schedule = ? ORDER BY slot_at, id'
-    : 'SELECT * FROM slots ORDER BY slot_at, id';
-  return schedule ? queryRows(ledger.file, sql, schedule) : queryRows(ledger.file, sql);
+/** Rows of the ledger, oldest first, as plain objects (snake_case, as stored), read raw. */
+export function ledgerRows(
+  h: Pick<Harness, 'ledgerPath'>,
+  schedule?: string,
+): Promise<Record<string, unknown>[]> {
+  return schedule
+    ? rawRows(h.ledgerPath, 'SELECT * FROM slots WHERE schedule = ? ORDER BY slot_at, id', schedule)
+    : rawRows(h.ledgerPath, 'SELECT * FROM slots ORDER BY slot_at, id');
 }
 
 /** True when no slot still needs the API (nothing pending, triggered or running). */
-export function settled(ledger: Ledger): boolean {
-  const open = queryNumber(
-    ledger.file,
+export async function settled(h: Pick<Harness, 'ledgerPath'>): Promise<boolean> {
+  const open = await rawNumber(
+    h.ledgerPath,
     "SELECT count(*) AS n FROM slots WHERE state IN ('pending', 'triggered', 'running')",
   );
   return open === 0;

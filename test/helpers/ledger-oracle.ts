@@ -6,7 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import { firesBetween } from '../../src/core/cron.ts';
+import { isPostgresUrl } from '../../src/core/database-url.ts';
 import type { SimBuild } from '../../src/simulator/index.ts';
+import { rawRows } from './ledger-raw.ts';
 
 /** A `slots` row as stored (snake_case columns, ISO-8601 instants). */
 export interface SlotRow {
@@ -63,6 +65,29 @@ export function readLedger(file: string): LedgerSnapshot {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Reads the whole ledger at `target`, a SQLite file (as `readLedger`) or a PostgreSQL URL (raw
+ * SQL on its own connection; integrity is the database's business there, so it reads `ok`).
+ */
+export async function readLedgerAt(target: string): Promise<LedgerSnapshot> {
+  if (!isPostgresUrl(target)) return readLedger(target);
+  const slots = await rawRows<SlotRow>(
+    target,
+    'SELECT * FROM slots ORDER BY schedule, slot_at, branch',
+  );
+  const attempts = await rawRows<AttemptRow>(target, 'SELECT * FROM attempts ORDER BY id');
+  const marks = await rawRows<{ schedule: string; slot_at: string }>(
+    target,
+    'SELECT schedule, slot_at FROM marks',
+  );
+  return {
+    slots,
+    attempts,
+    marks: new Map(marks.map((row) => [row.schedule, row.slot_at] as const)),
+    integrity: 'ok',
+  };
 }
 
 /** Slots still waiting for the API: not yet in a final state. */

@@ -46,6 +46,11 @@ describe('GET /readyz', () => {
       status: 200,
       json: { status: 'ready', checks: { schedules: 'ok', ledger: 'ok', api: 'ok' } },
     });
+    // On SQLite the one daemon always leads.
+    expect((await harness.request('/readyz')).json).toMatchObject({ role: 'leader' });
+    expect((await harness.request('/metrics')).text).toMatch(
+      /^codeship_cron_leader\{instance="[^"]+"\} 1$/m,
+    );
     expect((await harness.request('/metrics')).text).toMatch(/^codeship_cron_api_up 1$/m);
     await harness.rt.api.listProjects();
     expect((await harness.request('/readyz')).status).toBe(200);

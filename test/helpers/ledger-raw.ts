@@ -1,0 +1,52 @@
+/**
+ * Raw, read-only SQL over a ledger of either store, for tests that look at what the daemon wrote
+ * (never through the store under test): a SQLite file through `ledger-sql.ts`, a PostgreSQL URL
+ * through its own small pool. Write the SQL once with `?` placeholders; numbers come back as
+ * numbers on both.
+ */
+import pg from 'pg';
+import { isPostgresUrl } from '../../src/core/database-url.ts';
+import { closeLedgerSql, queryRows } from './ledger-sql.ts';
+
+const pools = new Map<string, pg.Pool>();
+
+function pool(url: string): pg.Pool {
+  let found = pools.get(url);
+  if (!found) {
+    found = new pg.Pool({ connectionString: url, max: 2, application_name: 'test-reader' });
+    found.on('error', () => undefined);
+    pools.set(url, found);
+  }
+  return found;
+}
+
+/** Every row `sql` returns from the ledger at `target` (a file path or a postgres:// URL). */
+export async function rawRows<T = Record<string, unknown>>(
+  target: string,
+  sql: string,
+  ...params: unknown[]
+): Promise<T[]> {
+  if (!isPostgresUrl(target)) return queryRows<T>(target, sql, ...params);
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  const { rows } = await pool(target).query(text, params);
+  return rows as T[];
+}
+
+/** The single number a `SELECT count(*) …` (or any one-value query) returns. */
+export async function rawNumber(
+  target: string,
+  sql: string,
+  ...params: unknown[]
+): Promise<number> {
+  const [row] = await rawRows(target, sql, ...params);
+  return Number(Object.values(row ?? {})[0] ?? 0);
+}
+
+/** Closes what reads `target`. */
+export async function closeRaw(target: string): Promise<void> {
+  if (!isPostgresUrl(target)) return closeLedgerSql(target);
+  const found = pools.get(target);
+  pools.delete(target);
+  await found?.end();
+}
