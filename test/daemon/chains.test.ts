@@ -5,7 +5,15 @@
  * never twice across restarts; a forged webhook fires nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, ledgerRows, startHarness } from '../helpers/daemon-harness.ts';
+import {
+  type Harness,
+  type HarnessOptions,
+  ledgerRows,
+  startHarness as start,
+} from '../helpers/daemon-harness.ts';
+import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
+
+usePostgres();
 
 const SECRET = 'webhook-secret-0123456789';
 
@@ -41,7 +49,8 @@ const WEB_CHAIN = `schedules:
     branch: main
 `;
 
-describe('chains', { timeout: 120_000 }, () => {
+describe.each(STORES)('chains on the %s ledger', { timeout: 120_000 }, (store: StoreKind) => {
+  const startHarness = (options: HarnessOptions) => start({ store, ...options });
   it('after our own schedule: once per qualifying build, by status, with its cause', async () => {
     harness = await startHarness({
       start: '2026-06-01T10:05:00Z',
