@@ -48,11 +48,9 @@ function schedulesYaml(): string {
       `    cron: "${s.cron}"`,
       `    project: ${s.project}`,
       `    branches: [${s.branches.join(', ')}]`,
-      // No catch-up fire at a takeover: it would be sent within ~100 ms of the next regular
-      // slot of the same branch, and discovery can then give the regular slot the catch-up's
-      // build, leaving the catch-up slot `triggered` without one (seen in 2 of 6 loaded runs; the
-      // same happens after a restart on SQLite). Missed slots are still recorded, as `missed`.
-      '    catchup: 0',
+      // A takeover catches up as a restart does: its catch-up fire leaves within ~100 ms of the
+      // next regular slot of the same branch, and discovery must still give each its own build.
+      '    catchup: 1h',
     ].join('\n'),
   );
   return `schedules:\n${entries.join('\n')}\n`;
