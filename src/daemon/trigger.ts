@@ -211,7 +211,9 @@ export async function sendSlot(
     if (attemptId === null) {
       // Nothing was sent (project lookup, overlap check, auth or the queue failed first).
       if (kind !== 'rejected') {
-        log.warn({ err: error }, 'trigger postponed');
+        // A stop while the create waited in the pacer is routine: said without a stack.
+        if (signal?.aborted) log.info({ reason: error.message }, 'trigger postponed: stopping');
+        else log.warn({ err: error }, 'trigger postponed');
         return postpone(rt, slot, error.message);
       }
       await rt.ledger.closeSlot(slot.id, 'failed', error.message, rt.clock.now());
