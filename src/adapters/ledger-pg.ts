@@ -29,12 +29,9 @@ import {
   PG_MIGRATIONS,
   PG_VERSION_TABLE,
 } from './ledger-pg-schema.ts';
+import { dateOrNull, iso, newRecord, type Row, toSlot } from './ledger-rows.ts';
 
-type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;
-
-const iso = (at: Date) => at.toISOString();
-const dateOrNull = (text: unknown) => (typeof text === 'string' ? new Date(text) : null);
 
 /** Slots inserted per statement (each row binds through arrays: 10 arrays, any length). */
 const INSERT_CHUNK = 5000;
@@ -44,37 +41,6 @@ const LEASE_QUERY_TIMEOUT_MS = 4000;
 const applicationName = (instance: string) => `codeship-cron:${instance}`.slice(0, 63);
 /** How long a connection attempt may take before the store reports the database unreachable. */
 const CONNECT_TIMEOUT_MS = 5000;
-
-function toSlot(row: Row): SlotRecord {
-  return {
-    id: row.id as number,
-    schedule: row.schedule as string,
-    slotAt: new Date(row.slot_at as string),
-    branch: row.branch as string,
-    manual: row.manual === 1,
-    project: row.project as string,
-    projectUuid: (row.project_uuid as string | null) ?? null,
-    state: row.state as SlotState,
-    reason: (row.reason as string | null) ?? null,
-    fireAt: new Date(row.fire_at as string),
-    nextAttemptAt: dateOrNull(row.next_attempt_at),
-    intentAt: dateOrNull(row.intent_at),
-    lastAttemptAt: dateOrNull(row.last_attempt_at),
-    attempts: row.attempts as number,
-    outcomeUnknown: row.outcome_unknown === 1,
-    error: (row.error as string | null) ?? null,
-    buildUuid: (row.build_uuid as string | null) ?? null,
-    buildStatus: (row.build_status as string | null) ?? null,
-    buildQueuedAt: dateOrNull(row.build_queued_at),
-    commitSha: (row.commit_sha as string | null) ?? null,
-    claim: (row.claim as string | null) ?? null,
-    cause: typeof row.cause === 'string' ? (JSON.parse(row.cause) as ChainCause) : null,
-    triggeredAt: dateOrNull(row.triggered_at),
-    finishedAt: dateOrNull(row.finished_at),
-    createdAt: new Date(row.created_at as string),
-    updatedAt: new Date(row.updated_at as string),
-  };
-}
 
 function toLease(row: Row | undefined): Lease | null {
   if (!row) return null;
@@ -907,36 +873,4 @@ export class PgLedger implements LedgerStore {
     await lease?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
-}
-
-/** The record of a row just inserted, as `toSlot` would read it back. */
-function newRecord(id: number, slot: NewSlot, now: Date): SlotRecord {
-  return {
-    id,
-    schedule: slot.schedule,
-    slotAt: slot.slotAt,
-    branch: slot.branch,
-    manual: slot.manual ?? false,
-    project: slot.project,
-    projectUuid: null,
-    state: slot.state,
-    reason: slot.reason ?? null,
-    fireAt: slot.fireAt,
-    nextAttemptAt: slot.state === 'pending' ? slot.fireAt : null,
-    intentAt: null,
-    lastAttemptAt: null,
-    attempts: 0,
-    outcomeUnknown: false,
-    error: null,
-    buildUuid: null,
-    buildStatus: null,
-    buildQueuedAt: null,
-    commitSha: null,
-    claim: null,
-    cause: slot.cause ?? null,
-    triggeredAt: null,
-    finishedAt: null,
-    createdAt: now,
-    updatedAt: now,
-  };
 }

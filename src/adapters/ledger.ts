@@ -23,12 +23,11 @@ import { SUPERSEDED_REASON } from '../core/model.ts';
 import type { ClockEstimate } from '../core/server-clock.ts';
 import type { LedgerStore, SlotCount } from '../ports.ts';
 import { BUSY_SLICE_MS } from './ledger-busy.ts';
+import { dateOrNull, iso, newRecord, type Row, toSlot } from './ledger-rows.ts';
 import { MIGRATIONS, PROBE_TABLE } from './ledger-schema.ts';
 
 /** How long opening waits for a lock (once, at start-up, before any loop runs). */
 const OPEN_BUSY_TIMEOUT_MS = 5000;
-
-const iso = (at: Date) => at.toISOString();
 
 /** `format` remembering its last answer: equal instants in a row are formatted once. */
 function lastValueMemo(format: (at: Date) => string): (at: Date) => string {
@@ -41,72 +40,6 @@ function lastValueMemo(format: (at: Date) => string): (at: Date) => string {
       lastText = format(at);
     }
     return lastText;
-  };
-}
-const dateOrNull = (text: unknown) => (typeof text === 'string' ? new Date(text) : null);
-
-type Row = Record<string, unknown>;
-
-function toSlot(row: Row): SlotRecord {
-  return {
-    id: row.id as number,
-    schedule: row.schedule as string,
-    slotAt: new Date(row.slot_at as string),
-    branch: row.branch as string,
-    manual: row.manual === 1,
-    project: row.project as string,
-    projectUuid: (row.project_uuid as string | null) ?? null,
-    state: row.state as SlotState,
-    reason: (row.reason as string | null) ?? null,
-    fireAt: new Date(row.fire_at as string),
-    nextAttemptAt: dateOrNull(row.next_attempt_at),
-    intentAt: dateOrNull(row.intent_at),
-    lastAttemptAt: dateOrNull(row.last_attempt_at),
-    attempts: row.attempts as number,
-    outcomeUnknown: row.outcome_unknown === 1,
-    error: (row.error as string | null) ?? null,
-    buildUuid: (row.build_uuid as string | null) ?? null,
-    buildStatus: (row.build_status as string | null) ?? null,
-    buildQueuedAt: dateOrNull(row.build_queued_at),
-    commitSha: (row.commit_sha as string | null) ?? null,
-    claim: (row.claim as string | null) ?? null,
-    cause: typeof row.cause === 'string' ? (JSON.parse(row.cause) as ChainCause) : null,
-    triggeredAt: dateOrNull(row.triggered_at),
-    finishedAt: dateOrNull(row.finished_at),
-    createdAt: new Date(row.created_at as string),
-    updatedAt: new Date(row.updated_at as string),
-  };
-}
-
-/** The record of a row just inserted, as `toSlot` would read it back. */
-function newRecord(id: number, slot: NewSlot, now: Date): SlotRecord {
-  return {
-    id,
-    schedule: slot.schedule,
-    slotAt: slot.slotAt,
-    branch: slot.branch,
-    manual: slot.manual ?? false,
-    project: slot.project,
-    projectUuid: null,
-    state: slot.state,
-    reason: slot.reason ?? null,
-    fireAt: slot.fireAt,
-    nextAttemptAt: slot.state === 'pending' ? slot.fireAt : null,
-    intentAt: null,
-    lastAttemptAt: null,
-    attempts: 0,
-    outcomeUnknown: false,
-    error: null,
-    buildUuid: null,
-    buildStatus: null,
-    buildQueuedAt: null,
-    commitSha: null,
-    claim: null,
-    cause: slot.cause ?? null,
-    triggeredAt: null,
-    finishedAt: null,
-    createdAt: now,
-    updatedAt: now,
   };
 }
 
@@ -362,20 +295,11 @@ export class Ledger implements LedgerStore {
             continue;
           }
           const fireAt = fireIso(slot.fireAt);
-          const { changes, lastInsertRowid } = this.statements.insertSlot.run(
-            slot.schedule,
+          const { changes, lastInsertRowid } = this.insertRow(
+            slot,
             slotIso(slot.slotAt),
-            slot.branch,
-            slot.manual ? 1 : 0,
-            slot.project,
-            slot.state,
-            slot.reason ?? null,
             fireAt,
-            slot.state === 'pending' ? fireAt : null,
             nowText,
-            nowText,
-            null,
-            null,
           );
           // Built here rather than read back (RETURNING): a 10,000-slot burst stays one quick write.
           if (changes === 1) inserted.push(newRecord(Number(lastInsertRowid), slot, now));
@@ -383,6 +307,25 @@ export class Ledger implements LedgerStore {
         return inserted;
       })
       .immediate();
+  }
+
+  /** Inserts one slot row (or ignores it: a key already taken); instants as ISO text. */
+  private insertRow(slot: NewSlot, slotAt: string, fireAt: string, nowText: string) {
+    return this.statements.insertSlot.run(
+      slot.schedule,
+      slotAt,
+      slot.branch,
+      slot.manual ? 1 : 0,
+      slot.project,
+      slot.state,
+      slot.reason ?? null,
+      fireAt,
+      slot.state === 'pending' ? fireAt : null,
+      nowText,
+      nowText,
+      slot.cause?.build ?? null,
+      slot.cause ? JSON.stringify(slot.cause) : null,
+    );
   }
 
   /**
@@ -396,21 +339,7 @@ export class Ledger implements LedgerStore {
     const fireAt = iso(slot.fireAt);
     for (let bump = 0; bump < 1000; bump += 1) {
       const slotAt = new Date(slot.slotAt.getTime() + bump);
-      const { changes, lastInsertRowid } = this.statements.insertSlot.run(
-        slot.schedule,
-        iso(slotAt),
-        slot.branch,
-        slot.manual ? 1 : 0,
-        slot.project,
-        slot.state,
-        slot.reason ?? null,
-        fireAt,
-        slot.state === 'pending' ? fireAt : null,
-        nowText,
-        nowText,
-        cause.build,
-        JSON.stringify(cause),
-      );
+      const { changes, lastInsertRowid } = this.insertRow(slot, iso(slotAt), fireAt, nowText);
       if (changes === 1) {
         return newRecord(Number(lastInsertRowid), { ...slot, slotAt }, now);
       }
@@ -711,8 +640,6 @@ export class Ledger implements LedgerStore {
   }
 
   /**
-import type { LedgerStore, SlotCount } from '../ports.ts';
-import type { SlotSummary } from '../core/attention.ts';
    * Commits one write (the readiness probe's row): throws what a tick's write would meet, a lock
    * held elsewhere (SQLITE_BUSY after BUSY_SLICE_MS), a full disk, a read-only file.
    */
