@@ -165,13 +165,16 @@ export async function runService(options: ServiceOptions): Promise<number> {
       ? null
       : logStartCheck(api, schedules.all(), logger.child({ component: 'check' }), signal);
   let code = 0;
+  let stopping: Promise<void> | undefined;
   try {
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
       daemon.then(resolve, resolve);
     });
-    void notifier.stopping();
+    // Queued behind a message in flight (a watchdog ping waiting on its barrier): awaited below,
+    // so the process never exits before systemd has heard it.
+    stopping = notifier.stopping();
     logger.info({ graceMs: SHUTDOWN_GRACE_MS }, 'stopping');
     const timedOut = await Promise.race([
       daemon.then(() => false),
@@ -189,6 +192,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     code = 1;
   } finally {
     if (watchdog) clearInterval(watchdog);
+    await stopping;
     await checked;
     watcher.close();
     await stopExtras?.();

@@ -15,13 +15,15 @@ import { startTestSimulator } from '../helpers/simulator.ts';
 /**
  * A stand-in for PID 1's notify socket: a Unix datagram socket (Node has none, Python does) that
  * prints each datagram as a JSON line. It closes the descriptors systemd-notify passes with
- * BARRIER=1, as PID 1 does, unless told to hold them (then the sender's barrier never completes).
+ * BARRIER=1, as PID 1 does, unless told to hold them (then the sender's barrier never completes)
+ * or to be slow (it closes them a second late, as a busy PID 1 would).
  */
 const RECEIVER = `
-import array, json, os, socket, sys
+import array, json, os, socket, sys, threading
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 hold = sys.argv[2] == "hold"
+slow = sys.argv[2] == "slow"
 held = []
 print(json.dumps({"listening": True}), flush=True)
 while True:
@@ -32,6 +34,8 @@ while True:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
             if hold:
                 held.extend(fds)
+            elif slow:
+                threading.Timer(1.0, lambda fds=list(fds): [os.close(fd) for fd in fds]).start()
             else:
                 for fd in fds:
                     os.close(fd)
@@ -58,7 +62,7 @@ function tempDir(): string {
   return dir;
 }
 
-async function startReceiver(mode: 'close' | 'hold' = 'close'): Promise<Receiver> {
+async function startReceiver(mode: 'close' | 'hold' | 'slow' = 'close'): Promise<Receiver> {
   const path = join(tempDir(), 'notify.sock');
   const child = spawn('python3', ['-c', RECEIVER, path, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -247,11 +251,9 @@ describe('watchdogIntervalFromEnv', () => {
 });
 
 describe('the daemon under a service manager', () => {
-  it('sends READY=1 once started, WATCHDOG=1 pings while its loop runs, STOPPING=1 on SIGTERM', {
-    timeout: 30_000,
-  }, async () => {
-    const receiver = await startReceiver();
-    await using sim = await startTestSimulator();
+  async function startDaemon(receiver: Receiver) {
+    const sim = await startTestSimulator();
+    cleanups.push(() => void sim.close());
     const dir = tempDir();
     writeFileSync(
       join(dir, 'nightly.yaml'),
@@ -276,6 +278,14 @@ describe('the daemon under a service manager', () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once('exit', (code) => resolve(code)),
     );
+    return { child, exited };
+  }
+
+  it('sends READY=1 once started, WATCHDOG=1 pings while its loop runs, STOPPING=1 on SIGTERM', {
+    timeout: 30_000,
+  }, async () => {
+    const receiver = await startReceiver();
+    const { child, exited } = await startDaemon(receiver);
     const ready = await receiver.waitFor('READY=1');
     expect(ready).toContain(`MAINPID=${child.pid}`);
     await receiver.waitFor('WATCHDOG=1');
@@ -285,5 +295,22 @@ describe('the daemon under a service manager', () => {
     child.kill('SIGTERM');
     await receiver.waitFor('STOPPING=1');
     expect(await exited).toBe(0);
+  });
+
+  it('sends STOPPING=1 before it exits while a watchdog ping still waits on its barrier', {
+    timeout: 30_000,
+  }, async () => {
+    const receiver = await startReceiver('slow');
+    const { child, exited } = await startDaemon(receiver);
+    await receiver.waitFor('WATCHDOG=1');
+    // Its systemd-notify waits a second for the barrier: STOPPING=1 queues behind it.
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // The datagram went out before the exit; its line may still be on its way to us.
+    const heard = await Promise.race([
+      receiver.waitFor('STOPPING=1').then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000)),
+    ]);
+    expect(heard).toBe(true);
   });
 });
