@@ -22,6 +22,7 @@ import {
   type Schedule,
   type SlotRecord,
 } from '../core/model.ts';
+import { SECOND } from '../core/time.ts';
 import type { CallPriority } from '../ports.ts';
 import { Loop } from './loop.ts';
 import type { Runtime } from './runtime.ts';
@@ -32,6 +33,8 @@ const FIRST_PAGE = 50;
 const SCHEDULE_BUILDS = 50;
 /** An upstream project that cannot be resolved is tried again after this long. */
 const RESOLVE_RETRY_MS = 60_000;
+/** How long decisions wait at start for the first API answer to tell Codeship's clock. */
+const CLOCK_WAIT_MS = 30 * SECOND;
 
 export interface ChainsOptions {
   /** The live schedules. */
@@ -62,6 +65,7 @@ export class Chains extends Loop {
   /** Chains to decide again: new builds of an upstream were seen. */
   private readonly dirty = new Set<string>();
   private started = false;
+  private startedAtMs = 0;
   private readonly onListed = (listed: {
     projectUuid: string;
     builds: readonly RemoteBuild[];
@@ -155,7 +159,14 @@ export class Chains extends Loop {
     }
     if (!this.started) {
       this.started = true;
+      this.startedAtMs = now.getTime();
       for (const chain of chains) this.dirty.add(chain.name);
+    }
+    // A chain's catch-up rule measures upstream finish times, which are Codeship's: until the first
+    // answer tells its clock (at most CLOCK_WAIT_MS), decisions wait rather than take ours for it.
+    const clockWaitMs = this.startedAtMs + CLOCK_WAIT_MS - now.getTime();
+    if (this.rt.api.clockEstimate() === null && clockWaitMs > 0) {
+      return Math.min(wakeMs - now.getTime(), SECOND, clockWaitMs);
     }
     const names = [...this.dirty];
     this.dirty.clear();

@@ -11,6 +11,7 @@ import {
   ledgerRows,
   startHarness as start,
 } from '../helpers/daemon-harness.ts';
+import { closeRaw, rawWrite } from '../helpers/ledger-raw.ts';
 import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
 
 usePostgres();
@@ -287,6 +288,57 @@ describe.each(STORES)('chains on the %s ledger', { timeout: 120_000 }, (store: S
     expect(causeOf((await rows(h, 'deploy-after-web'))[0] as Record<string, unknown>)?.build).toBe(
       fresh.uuid,
     );
+  });
+
+  it("decides at a restart on Codeship's clock, not ours: a server 10 minutes behind still catches up", async () => {
+    const files = {
+      'a.yaml': `schedules:
+  - name: hourly-api
+    cron: "0 * * * *"
+    project: acme/api
+    branch: main
+  - name: docs-after-api
+    after: [{ schedule: hourly-api }]
+    catchup: 5m
+    project: acme/docs
+    branch: main
+`,
+    };
+    const behind = { buildDurationMs: 60_000, clockOffsetMs: -10 * 60_000 };
+    harness = await startHarness({
+      start: '2026-06-01T10:59:00Z',
+      files,
+      simulator: behind,
+      env: { UPSTREAM_POLL: '0' },
+    });
+    const h = harness;
+    await h.advanceUntil(async () => (await rows(h, 'docs-after-api')).length === 1, {
+      what: 'the chained slot',
+    });
+    // The process died after the upstream's outcome was recorded and before the chain decided:
+    // its slot is not in the ledger.
+    const { sim, ledgerPath, clock } = h;
+    await h.stop({ closeSimulator: false, keepFiles: true });
+    const chained = "SELECT id FROM slots WHERE schedule = 'docs-after-api'";
+    await rawWrite(ledgerPath, `DELETE FROM attempts WHERE slot_id IN (${chained})`);
+    await rawWrite(ledgerPath, "DELETE FROM slots WHERE schedule = 'docs-after-api'");
+    await closeRaw(ledgerPath);
+    await clock.advance(60_000);
+    harness = await startHarness({
+      start: clock.now().toISOString(),
+      clock,
+      sim,
+      ledgerPath,
+      files,
+    });
+    const h2 = harness;
+    await h2.advanceUntil(async () => (await rows(h2, 'docs-after-api')).length === 1, {
+      what: 'the decision after the restart',
+    });
+    // The upstream finished about 2 minutes ago by Codeship's clock (12 by ours): within 5m.
+    const [row] = await rows(h2, 'docs-after-api');
+    expect(row).toMatchObject({ reason: 'catch-up' });
+    expect(row?.state).not.toBe('skipped');
   });
 
   it("the simulator's own webhooks, dropped, duplicated and delayed: every push fires once", async () => {

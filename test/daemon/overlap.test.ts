@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, ledgerRows, settled, startHarness } from '../helpers/daemon-harness.ts';
+import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
+
+usePostgres();
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -19,8 +22,9 @@ function file(overlap: string, enabled = true) {
 }
 
 /** Runs an every-minute schedule whose builds take 90 s, for four slots, then settles. */
-async function run(overlap: string) {
+async function run(store: StoreKind, overlap: string) {
   harness = await startHarness({
+    store,
     start: '2026-06-01T10:00:30Z',
     files: { 'busy.yaml': file(overlap) },
     simulator: { buildDurationMs: 90_000 },
@@ -36,9 +40,9 @@ async function run(overlap: string) {
   };
 }
 
-describe('overlap', { timeout: 120_000 }, () => {
+describe.each(STORES)('overlap on the %s ledger', { timeout: 120_000 }, (store: StoreKind) => {
   it('skip: a slot is skipped while the previous build of its branch still runs', async () => {
-    const { rows } = await run('skip');
+    const { rows } = await run(store, 'skip');
     expect(
       rows.map(
         (r) => `${String(r.slot_at).slice(11, 16)} ${r.state} ${r.build_status ?? r.reason}`,
@@ -52,7 +56,7 @@ describe('overlap', { timeout: 120_000 }, () => {
   });
 
   it('replace: the previous build is stopped, then the new one starts', async () => {
-    const { rows, h } = await run('replace');
+    const { rows, h } = await run(store, 'replace');
     expect(
       rows.map((r) => `${String(r.slot_at).slice(11, 16)} ${r.state} ${r.build_status}`),
     ).toEqual([
@@ -66,7 +70,7 @@ describe('overlap', { timeout: 120_000 }, () => {
   });
 
   it('allow (the default): every slot builds, overlapping or not', async () => {
-    const { rows } = await run('allow');
+    const { rows } = await run(store, 'allow');
     expect(rows.map((r) => r.state)).toEqual(['finished', 'finished', 'finished', 'finished']);
   });
 });

@@ -5,11 +5,19 @@
  * `skipped: superseded (backlog)`, and no build is lost or doubled. On restart, the same rule
  * applies to the pending slots found; an attempt of unknown outcome is left to discovery.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { openLedger } from '../../src/adapters/ledger.ts';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type Harness, ledgerRows, settled, startHarness } from '../helpers/daemon-harness.ts';
-import { checkExactlyOnce, readLedger } from '../helpers/ledger-oracle.ts';
-import { queryNumber } from '../helpers/ledger-sql.ts';
+import { checkExactlyOnce, readLedgerAt } from '../helpers/ledger-oracle.ts';
+import { rawRows } from '../helpers/ledger-raw.ts';
+import {
+  freshLocation,
+  openStore,
+  STORES,
+  type StoreKind,
+  usePostgres,
+} from '../helpers/stores.ts';
+
+usePostgres();
 
 const START = '2026-06-01T10:00:00.500Z';
 const SCHEDULE = {
@@ -35,19 +43,18 @@ afterEach(async () => {
 });
 
 /** Pending slots not waiting on an unknown outcome and not being sent right now. */
-function unsent(h: Harness): number {
-  const ids = queryNumber(
+async function unsent(h: Harness): Promise<number> {
+  const pending = await rawRows<{ id: number }>(
     h.ledgerPath,
-    `SELECT count(*) FROM slots WHERE state = 'pending' AND outcome_unknown = 0
-       AND id NOT IN (SELECT value FROM json_each(?))`,
-    JSON.stringify([...h.rt.sending]),
+    "SELECT id FROM slots WHERE state = 'pending' AND outcome_unknown = 0",
   );
-  return ids;
+  return pending.filter((row) => !h.rt.sending.has(Number(row.id))).length;
 }
 
-describe('overload', { timeout: 120_000 }, () => {
+describe.each(STORES)('overload on the %s ledger', { timeout: 120_000 }, (store: StoreKind) => {
   it('bounds the backlog of a schedule firing every second on two branches at 60 requests a minute', async () => {
     harness = await startHarness({
+      store,
       start: START,
       files: { 'overload.yaml': yaml(true) },
       simulator: { buildDurationMs: 20_000, rateLimit: { requests: 60, windowMs: 60_000 } },
@@ -56,7 +63,7 @@ describe('overload', { timeout: 120_000 }, () => {
     let maxUnsent = 0;
     for (let second = 0; second < 150; second += 1) {
       await h.advance(1000);
-      maxUnsent = Math.max(maxUnsent, unsent(h));
+      maxUnsent = Math.max(maxUnsent, await unsent(h));
     }
     const until = h.clock.now();
     h.writeFile('overload.yaml', yaml(false));
@@ -79,7 +86,7 @@ describe('overload', { timeout: 120_000 }, () => {
     for (const branch of SCHEDULE.branches) {
       expect(built.filter((r) => r.branch === branch).length).toBeGreaterThan(20);
     }
-    const read = readLedger(h.ledgerPath);
+    const read = await readLedgerAt(h.ledgerPath);
     const snapshot = { ...read, slots: read.slots.filter((s) => s.reason !== 'disabled') };
     const problems = checkExactlyOnce({
       snapshot,
@@ -98,6 +105,7 @@ describe('overload', { timeout: 120_000 }, () => {
   it('warns at most once a minute while the backlog outgrows a minute’s budget', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
     harness = await startHarness({
+      store,
       start: '2026-06-01T10:00:50Z',
       files: {
         'burst.yaml': `schedules:\n${names.map((n) => `  - { name: ${n}, cron: "* * * * *", project: acme/api, branch: main }`).join('\n')}\n`,
@@ -119,14 +127,9 @@ describe('overload', { timeout: 120_000 }, () => {
 
   it('applies the rule to pending slots found at restart, leaving an unknown outcome to discovery', async () => {
     const at = (s: number) => new Date(Date.parse('2026-06-01T10:00:00Z') + s * 1000);
-    const { mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const ledgerPath = join(
-      mkdtempSync(join(tmpdir(), 'codeship-cron-overload-')),
-      'ledger.sqlite',
-    );
-    const seed = openLedger(ledgerPath);
+    const location = await freshLocation(store);
+    onTestFinished(() => location.cleanup());
+    const seed = await openStore(location);
     const slot = (s: number, branch: string, manual = false) => ({
       schedule: 'ten-seconds',
       slotAt: at(s),
@@ -136,7 +139,7 @@ describe('overload', { timeout: 120_000 }, () => {
       state: 'pending' as const,
       manual,
     });
-    const rows = seed.recordSlots(
+    const rows = await seed.recordSlots(
       [
         slot(0, 'main'),
         slot(10, 'main'),
@@ -150,12 +153,15 @@ describe('overload', { timeout: 120_000 }, () => {
     );
     // The develop slot's create went out and its answer was never recorded (the process died).
     const develop = rows.find((r) => r.branch === 'develop');
-    expect(seed.beginAttempt(develop?.id as number, 'unknown-uuid', 0, at(21))).not.toBeNull();
-    seed.close();
+    expect(
+      await seed.beginAttempt(develop?.id as number, 'unknown-uuid', 0, at(21)),
+    ).not.toBeNull();
+    await seed.close();
 
     harness = await startHarness({
+      store,
       start: '2026-06-01T10:00:25Z',
-      ledgerPath,
+      ledgerPath: location.target,
       files: {
         'ten.yaml': `schedules:\n  - { name: ten-seconds, cron: "*/10 * * * * *", project: acme/api, branches: [main, develop], catchup: 0 }\n`,
       },

@@ -7,6 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SeedBuild, SimulatorSeed } from '../../src/simulator/index.ts';
 import { type Harness, ledgerRows, startHarness } from '../helpers/daemon-harness.ts';
+import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
+
+usePostgres();
 
 const NOW = '2026-06-10T02:59:30Z';
 const DAY = 86_400_000;
@@ -59,113 +62,120 @@ const rowsOf = async (h: Harness, schedule: string) =>
     (r) => `${r.branch}: ${r.state}${r.reason ? ` ${r.reason}` : ''}`,
   );
 
-describe('stale-branch sweeps', { timeout: 60_000 }, () => {
-  it('triggers branches whose newest build is older than older_than, oldest first, at most max', async () => {
-    harness = await startHarness({
-      start: NOW,
-      simulator: { seed: seed(), buildDurationMs: 60_000 },
-      files: {
-        'stale.yaml': `schedules:
+describe.each(STORES)(
+  'stale-branch sweeps on the %s ledger',
+  { timeout: 60_000 },
+  (store: StoreKind) => {
+    it('triggers branches whose newest build is older than older_than, oldest first, at most max', async () => {
+      harness = await startHarness({
+        store,
+        start: NOW,
+        simulator: { seed: seed(), buildDurationMs: 60_000 },
+        files: {
+          'stale.yaml': `schedules:
   - name: stale-releases
     cron: "0 3 * * *"
     project: acme/api
     branches: ["release/*", "feature/**", never-built]
     stale: { older_than: 7d, max: 3 }
 `,
-      },
+        },
+      });
+      const h = harness;
+      const before = h.sim.requests().length;
+      await h.advanceUntil(() => h.logs.some((l) => l.msg === 'sweep resolved'), {
+        what: 'the sweep',
+      });
+      const sweep = h.logs.find((l) => l.msg === 'sweep resolved');
+      await h.advanceUntil(
+        async () => (await ledgerRows(h, 'stale-releases')).every((r) => r.state !== 'pending'),
+        {
+          what: 'the triggers',
+        },
+      );
+      expect((await rowsOf(h, 'stale-releases')).sort()).toEqual([
+        'feature/a/b: skipped max (stale, last built 40d ago; at most 3 per slot)',
+        'never-built: triggered stale (never built)',
+        'release/0.9: triggered stale (last built 120d ago)',
+        'release/1.0: triggered stale (last built 90d ago)',
+        'release/1.1: skipped max (stale, last built 30d ago; at most 3 per slot)',
+        'release/2.0: skipped fresh (last built 3d ago)',
+        'release/2.1: skipped fresh (last built 1d ago)',
+      ]);
+      // Oldest first (never built, then 120d, 90d); the hotfix branch and main match no pattern.
+      // Reading the history cost two pages (87 builds), one project list and one auth.
+      expect(sweep).toMatchObject({ considered: 7, triggered: 3, apiCalls: 2 });
+      const calls = h.sim.requests().slice(before);
+      const lists = calls.filter((r) => r.method === 'GET' && r.path.endsWith('/builds'));
+      expect(lists.length).toBeGreaterThanOrEqual(2);
+      const creates = calls.filter((r) => r.method === 'POST' && r.path.endsWith('/builds'));
+      expect(creates.map((r) => (r.body as { ref: string }).ref).sort()).toEqual([
+        'heads/never-built',
+        'heads/release/0.9',
+        'heads/release/1.0',
+      ]);
     });
-    const h = harness;
-    const before = h.sim.requests().length;
-    await h.advanceUntil(() => h.logs.some((l) => l.msg === 'sweep resolved'), {
-      what: 'the sweep',
-    });
-    const sweep = h.logs.find((l) => l.msg === 'sweep resolved');
-    await h.advanceUntil(
-      async () => (await ledgerRows(h, 'stale-releases')).every((r) => r.state !== 'pending'),
-      {
-        what: 'the triggers',
-      },
-    );
-    expect((await rowsOf(h, 'stale-releases')).sort()).toEqual([
-      'feature/a/b: skipped max (stale, last built 40d ago; at most 3 per slot)',
-      'never-built: triggered stale (never built)',
-      'release/0.9: triggered stale (last built 120d ago)',
-      'release/1.0: triggered stale (last built 90d ago)',
-      'release/1.1: skipped max (stale, last built 30d ago; at most 3 per slot)',
-      'release/2.0: skipped fresh (last built 3d ago)',
-      'release/2.1: skipped fresh (last built 1d ago)',
-    ]);
-    // Oldest first (never built, then 120d, 90d); the hotfix branch and main match no pattern.
-    // Reading the history cost two pages (87 builds), one project list and one auth.
-    expect(sweep).toMatchObject({ considered: 7, triggered: 3, apiCalls: 2 });
-    const calls = h.sim.requests().slice(before);
-    const lists = calls.filter((r) => r.method === 'GET' && r.path.endsWith('/builds'));
-    expect(lists.length).toBeGreaterThanOrEqual(2);
-    const creates = calls.filter((r) => r.method === 'POST' && r.path.endsWith('/builds'));
-    expect(creates.map((r) => (r.body as { ref: string }).ref).sort()).toEqual([
-      'heads/never-built',
-      'heads/release/0.9',
-      'heads/release/1.0',
-    ]);
-  });
 
-  it('reads only the new builds on the next sweep, and sees its own rebuilds as fresh', async () => {
-    harness = await startHarness({
-      start: NOW,
-      simulator: { seed: seed(), buildDurationMs: 60_000 },
-      files: {
-        'stale.yaml': `schedules:
+    it('reads only the new builds on the next sweep, and sees its own rebuilds as fresh', async () => {
+      harness = await startHarness({
+        store,
+        start: NOW,
+        simulator: { seed: seed(), buildDurationMs: 60_000 },
+        files: {
+          'stale.yaml': `schedules:
   - name: hourly-sweep
     cron: "0 * * * *"
     project: acme/api
     branches: ["release/*"]
     stale: { older_than: 7d, max: 10 }
 `,
-      },
+        },
+      });
+      const h = harness;
+      await h.advanceUntil(() => h.logs.filter((l) => l.msg === 'sweep resolved').length === 1, {
+        what: 'first sweep',
+      });
+      await h.advanceUntil(() => h.logs.filter((l) => l.msg === 'sweep resolved').length === 2, {
+        what: 'second sweep',
+        stepMs: 10_000,
+        maxMs: 2 * 3600_000,
+      });
+      const [first, second] = h.logs.filter((l) => l.msg === 'sweep resolved');
+      expect(first).toMatchObject({ triggered: 3, apiCalls: 2 });
+      // One page reaches builds seen before; the three rebuilds made the branches fresh.
+      expect(second).toMatchObject({ triggered: 0, apiCalls: 1 });
+      const secondSlot = String(second?.slot);
+      const rows = (await ledgerRows(h, 'hourly-sweep')).filter((r) => r.slot_at === secondSlot);
+      expect(rows.map((r) => `${r.branch}: ${r.state} ${r.reason}`).sort()).toEqual([
+        'release/0.9: skipped fresh (last built 1h ago)',
+        'release/1.0: skipped fresh (last built 1h ago)',
+        'release/1.1: skipped fresh (last built 1h ago)',
+        'release/2.0: skipped fresh (last built 3d ago)',
+        'release/2.1: skipped fresh (last built 1d ago)',
+      ]);
     });
-    const h = harness;
-    await h.advanceUntil(() => h.logs.filter((l) => l.msg === 'sweep resolved').length === 1, {
-      what: 'first sweep',
-    });
-    await h.advanceUntil(() => h.logs.filter((l) => l.msg === 'sweep resolved').length === 2, {
-      what: 'second sweep',
-      stepMs: 10_000,
-      maxMs: 2 * 3600_000,
-    });
-    const [first, second] = h.logs.filter((l) => l.msg === 'sweep resolved');
-    expect(first).toMatchObject({ triggered: 3, apiCalls: 2 });
-    // One page reaches builds seen before; the three rebuilds made the branches fresh.
-    expect(second).toMatchObject({ triggered: 0, apiCalls: 1 });
-    const secondSlot = String(second?.slot);
-    const rows = (await ledgerRows(h, 'hourly-sweep')).filter((r) => r.slot_at === secondSlot);
-    expect(rows.map((r) => `${r.branch}: ${r.state} ${r.reason}`).sort()).toEqual([
-      'release/0.9: skipped fresh (last built 1h ago)',
-      'release/1.0: skipped fresh (last built 1h ago)',
-      'release/1.1: skipped fresh (last built 1h ago)',
-      'release/2.0: skipped fresh (last built 3d ago)',
-      'release/2.1: skipped fresh (last built 1d ago)',
-    ]);
-  });
 
-  it('records a no-match row when a glob matches no branch of the history', async () => {
-    harness = await startHarness({
-      start: NOW,
-      simulator: { seed: seed() },
-      files: {
-        'web.yaml': `schedules:
+    it('records a no-match row when a glob matches no branch of the history', async () => {
+      harness = await startHarness({
+        store,
+        start: NOW,
+        simulator: { seed: seed() },
+        files: {
+          'web.yaml': `schedules:
   - name: web-releases
     cron: "0 3 * * *"
     project: acme/web
     branches: ["release/*"]
 `,
-      },
+        },
+      });
+      const h = harness;
+      await h.advanceUntil(async () => (await ledgerRows(h, 'web-releases')).length > 0, {
+        what: 'the sweep row',
+      });
+      expect(await rowsOf(h, 'web-releases')).toEqual([
+        'release/*: skipped no-match (no branch in the build history matches release/*)',
+      ]);
     });
-    const h = harness;
-    await h.advanceUntil(async () => (await ledgerRows(h, 'web-releases')).length > 0, {
-      what: 'the sweep row',
-    });
-    expect(await rowsOf(h, 'web-releases')).toEqual([
-      'release/*: skipped no-match (no branch in the build history matches release/*)',
-    ]);
-  });
-});
+  },
+);

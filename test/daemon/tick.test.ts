@@ -1,15 +1,10 @@
 /**
- * One tick against a real ledger file: a same-second burst is recorded in one transaction with
+ * One tick against a real ledger (a SQLite file and a PostgreSQL database): a same-second burst is recorded in one transaction with
  * every row as the ledger reads it back, a mark another process moved first keeps its schedule's
  * rows out, and a tick with nothing due computes no fire time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Ledger } from '../../src/adapters/ledger.ts';
-import { openLedger } from '../../src/adapters/ledger.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { loadConfig } from '../../src/config.ts';
 import { jitterOffsetMs } from '../../src/core/jitter.ts';
@@ -19,9 +14,20 @@ import { MINUTE, SECOND } from '../../src/core/time.ts';
 import type { Runtime } from '../../src/daemon/runtime.ts';
 import { FireCache, runTick, type TickState } from '../../src/daemon/tick.ts';
 import { createApi, createRuntime } from '../../src/deps.ts';
-import { queryRows } from '../helpers/ledger-sql.ts';
+import type { LedgerStore } from '../../src/ports.ts';
+import { closeRaw, rawRows } from '../helpers/ledger-raw.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
+import {
+  freshLocation,
+  openStore,
+  STORES,
+  type StoreKind,
+  type StoreLocation,
+  usePostgres,
+} from '../helpers/stores.ts';
+
+usePostgres();
 
 function schedule(name: string, fields: Partial<Schedule> = {}): Schedule {
   return {
@@ -42,22 +48,22 @@ function schedule(name: string, fields: Partial<Schedule> = {}): Schedule {
   };
 }
 
-let dir: string;
-let ledger: Ledger;
+let location: StoreLocation;
+let ledger: LedgerStore;
 let sim: TestSimulator;
 let rt: Runtime;
 const logs: Record<string, unknown>[] = [];
 const start = new Date('2026-06-01T09:59:50Z');
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'codeship-cron-tick-'));
-  ledger = openLedger(join(dir, 'ledger.sqlite'));
+async function setUp(store: StoreKind): Promise<void> {
+  location = await freshLocation(store);
+  ledger = await openStore(location);
   sim = await startTestSimulator();
   const config = loadConfig({
     CODESHIP_API_URL: sim.url,
     CODESHIP_USERNAME: 'demo@example.com',
     CODESHIP_PASSWORD: 'demo-password',
-    DATABASE_PATH: join(dir, 'ledger.sqlite'),
+    ...location.env,
   });
   logs.length = 0;
   const sink = new Writable({
@@ -76,25 +82,28 @@ beforeEach(async () => {
     logger,
     schedule: () => undefined,
   });
-});
+}
 
 afterEach(async () => {
-  ledger.close();
+  await ledger.close();
+  await closeRaw(location.target);
   await sim.close();
-  rmSync(dir, { recursive: true, force: true });
+  location.cleanup();
 });
 
-function tickState(schedules: Schedule[]): TickState {
+async function tickState(schedules: Schedule[]): Promise<TickState> {
   return {
     schedules,
-    marks: ledger.marks(),
+    marks: await ledger.marks(),
     watchingSince: new Map(schedules.map((s) => [s.name, start])),
     sweepsInFlight: new Set(),
     fireCache: new FireCache(),
   };
 }
 
-describe('runTick against a real ledger', () => {
+describe.each(STORES)('runTick against a real %s ledger', (store: StoreKind) => {
+  beforeEach(() => setUp(store));
+
   it('records a same-second burst in one tick, each row as the ledger reads it back', async () => {
     // 600 schedules due at 10:00: a third jittered (each its own fire time), a third with two
     // branches, and disabled ones with a mark (their slot is recorded skipped, fire_at = slot).
@@ -104,7 +113,7 @@ describe('runTick against a real ledger', () => {
       if (i % 3 === 1) return schedule(name, { branches: ['main', 'develop'] });
       return schedule(name, { enabled: i % 2 === 0 });
     });
-    const state = tickState(schedules);
+    const state = await tickState(schedules);
     for (const s of schedules) if (!s.enabled) state.marks.set(s.name, start);
     const events: SlotRecord[] = [];
     rt.events.on('recorded', (slot) => events.push(slot));
@@ -116,7 +125,7 @@ describe('runTick against a real ledger', () => {
     const pending = schedules.filter((s) => s.enabled).reduce((n, s) => n + s.branches.length, 0);
     expect(result.recorded).toHaveLength(pending + disabled);
     expect(events).toEqual(result.recorded);
-    for (const record of result.recorded) expect(ledger.get(record.id)).toEqual(record);
+    for (const record of result.recorded) expect(await ledger.get(record.id)).toEqual(record);
     const slotAt = '2026-06-01T10:00:00.000Z';
     const byName = new Map(result.recorded.map((r) => [`${r.schedule} ${r.branch}`, r]));
     for (const s of schedules) {
@@ -129,8 +138,8 @@ describe('runTick against a real ledger', () => {
       expect(state.marks.get(s.name)?.toISOString()).toBe(slotAt);
     }
     // The texts as stored: jittered fire times differ row by row; created_at is the tick's now.
-    const stored = queryRows<Record<string, string | null>>(
-      ledger.file,
+    const stored = await rawRows<Record<string, string | null>>(
+      location.target,
       'SELECT schedule, slot_at, fire_at, next_attempt_at, created_at FROM slots',
     );
     expect(new Set(stored.map((r) => r.slot_at))).toEqual(new Set([slotAt]));
@@ -146,11 +155,11 @@ describe('runTick against a real ledger', () => {
 
   it('records nothing for a schedule whose mark another process already moved', async () => {
     const schedules = [schedule('mine'), schedule('theirs')];
-    const state = tickState(schedules);
+    const state = await tickState(schedules);
     // Another daemon on the same file planned 10:00 for `theirs` (and recorded its row).
     const slotAt = new Date('2026-06-01T10:00:00Z');
     const theirs = { schedule: 'theirs', slotAt, branch: 'main', project: 'acme/api' };
-    ledger.recordSlots(
+    await ledger.recordSlots(
       [{ ...theirs, fireAt: slotAt, state: 'pending' }],
       new Map([['theirs', slotAt]]),
       slotAt,
@@ -158,7 +167,7 @@ describe('runTick against a real ledger', () => {
 
     const result = await runTick(rt, state, new Date('2026-06-01T10:00:01Z'));
     expect(result.recorded.map((r) => r.schedule)).toEqual(['mine']);
-    expect(ledger.marks().get('mine')?.toISOString()).toBe('2026-06-01T10:00:00.000Z');
+    expect((await ledger.marks()).get('mine')?.toISOString()).toBe('2026-06-01T10:00:00.000Z');
   });
 
   it('computes no fire time in a tick with nothing due, and wakes when planning fresh would', async () => {
@@ -169,7 +178,7 @@ describe('runTick against a real ledger', () => {
         jitterMs: i % 5 === 0 ? 10 * MINUTE : 0,
       }),
     );
-    const state = tickState(schedules);
+    const state = await tickState(schedules);
     await runTick(rt, state, start);
     const computed = state.fireCache.computedCount;
     for (let i = 1; i <= 5; i += 1) {

@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RemoteBuild } from '../../src/core/model.ts';
 import { unchangedReason } from '../../src/core/unchanged.ts';
 import { type Harness, ledgerRows, startHarness } from '../helpers/daemon-harness.ts';
+import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
+
+usePostgres();
 
 const yaml = `schedules:
   - name: quiet-main
@@ -33,63 +36,69 @@ const summary = async (h: Harness, schedule: string) =>
       `${String(r.slot_at).slice(11, 16)} ${r.state}${r.build_status ? `: ${r.build_status}` : ''}${r.reason ? ` (${r.reason})` : ''}`,
   );
 
-describe('unchanged: skip', { timeout: 60_000 }, () => {
-  it('builds each head once, skips while it stays, builds after a push and after a failure', async () => {
-    harness = await startHarness({
-      start: '2026-06-01T10:05:00Z',
-      files: { 'a.yaml': yaml },
-      simulator: { buildDurationMs: 60_000 },
+describe.each(STORES)(
+  'unchanged: skip on the %s ledger',
+  { timeout: 60_000 },
+  (store: StoreKind) => {
+    it('builds each head once, skips while it stays, builds after a push and after a failure', async () => {
+      harness = await startHarness({
+        store,
+        start: '2026-06-01T10:05:00Z',
+        files: { 'a.yaml': yaml },
+        simulator: { buildDurationMs: 60_000 },
+      });
+      const h = harness;
+      await h.advanceUntil(
+        async () =>
+          (await summary(h, 'quiet-main')).length >= 2 && (await summary(h, 'flaky')).length >= 2,
+        {
+          what: 'two slots each',
+        },
+      );
+      await h.advance(2 * 60_000);
+      // Someone pushes to main at 10:25: a new head commit, and its build.
+      await h.clock.set('2026-06-01T10:25:00Z');
+      const pushed = h.sim.push('acme/api', 'main');
+      await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 4, {
+        what: 'four slots',
+      });
+      await h.advance(2 * 60_000);
+      const main = await summary(h, 'quiet-main');
+      const first = (await ledgerRows(h, 'quiet-main'))[0]!;
+      const head = String(first.commit_sha).slice(0, 7);
+      expect(main).toEqual([
+        '10:10 finished: success',
+        `10:20 skipped (unchanged (${head} built 2026-06-01 10:11Z))`,
+        '10:30 finished: success',
+        `10:40 skipped (unchanged (${pushed.commitSha.slice(0, 7)} built 2026-06-01 10:31Z))`,
+      ]);
+      // A failed build never counts: the same head is built again.
+      expect((await summary(h, 'flaky')).slice(0, 3)).toEqual([
+        '10:10 finished: error',
+        '10:20 finished: error',
+        '10:30 finished: error',
+      ]);
     });
-    const h = harness;
-    await h.advanceUntil(
-      async () =>
-        (await summary(h, 'quiet-main')).length >= 2 && (await summary(h, 'flaky')).length >= 2,
-      {
-        what: 'two slots each',
-      },
-    );
-    await h.advance(2 * 60_000);
-    // Someone pushes to main at 10:25: a new head commit, and its build.
-    await h.clock.set('2026-06-01T10:25:00Z');
-    const pushed = h.sim.push('acme/api', 'main');
-    await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 4, {
-      what: 'four slots',
-    });
-    await h.advance(2 * 60_000);
-    const main = await summary(h, 'quiet-main');
-    const first = (await ledgerRows(h, 'quiet-main'))[0]!;
-    const head = String(first.commit_sha).slice(0, 7);
-    expect(main).toEqual([
-      '10:10 finished: success',
-      `10:20 skipped (unchanged (${head} built 2026-06-01 10:11Z))`,
-      '10:30 finished: success',
-      `10:40 skipped (unchanged (${pushed.commitSha.slice(0, 7)} built 2026-06-01 10:31Z))`,
-    ]);
-    // A failed build never counts: the same head is built again.
-    expect((await summary(h, 'flaky')).slice(0, 3)).toEqual([
-      '10:10 finished: error',
-      '10:20 finished: error',
-      '10:30 finished: error',
-    ]);
-  });
 
-  it('skips while its build of the head is still running', async () => {
-    harness = await startHarness({
-      start: '2026-06-01T10:05:00Z',
-      files: { 'a.yaml': yaml.split('  - name: flaky')[0] as string },
-      simulator: { buildDurationMs: 15 * 60_000 },
+    it('skips while its build of the head is still running', async () => {
+      harness = await startHarness({
+        store,
+        start: '2026-06-01T10:05:00Z',
+        files: { 'a.yaml': yaml.split('  - name: flaky')[0] as string },
+        simulator: { buildDurationMs: 15 * 60_000 },
+      });
+      const h = harness;
+      await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 2, {
+        what: 'two slots',
+      });
+      await h.advance(60_000);
+      const head = String((await ledgerRows(h, 'quiet-main'))[0]!.commit_sha).slice(0, 7);
+      expect((await summary(h, 'quiet-main'))[1]).toBe(
+        `10:20 skipped (unchanged (${head} building since 2026-06-01 10:10Z))`,
+      );
     });
-    const h = harness;
-    await h.advanceUntil(async () => (await summary(h, 'quiet-main')).length >= 2, {
-      what: 'two slots',
-    });
-    await h.advance(60_000);
-    const head = String((await ledgerRows(h, 'quiet-main'))[0]!.commit_sha).slice(0, 7);
-    expect((await summary(h, 'quiet-main'))[1]).toBe(
-      `10:20 skipped (unchanged (${head} building since 2026-06-01 10:10Z))`,
-    );
-  });
-});
+  },
+);
 
 describe('unchangedReason', () => {
   const build = (fields: Partial<RemoteBuild>): RemoteBuild => ({

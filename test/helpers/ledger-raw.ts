@@ -1,9 +1,10 @@
 /**
- * Raw, read-only SQL over a ledger of either store, for tests that look at what the daemon wrote
+ * Raw SQL over a ledger of either store, read-only but for `rawWrite`, for tests that look at what the daemon wrote
  * (never through the store under test): a SQLite file through `ledger-sql.ts`, a PostgreSQL URL
  * through its own small pool. Write the SQL once with `?` placeholders; numbers come back as
  * numbers on both.
  */
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { isPostgresUrl } from '../../src/core/database-url.ts';
 import { closeLedgerSql, queryRows } from './ledger-sql.ts';
@@ -49,4 +50,25 @@ export async function closeRaw(target: string): Promise<void> {
   const found = pools.get(target);
   pools.delete(target);
   await found?.end();
+}
+
+/**
+ * Runs one writing statement on the ledger at `target` while no daemon has it open: for tests
+ * that set up what a crash would have left (a row never written). Its own connection, closed after.
+ */
+export async function rawWrite(target: string, sql: string, ...params: unknown[]): Promise<void> {
+  if (!isPostgresUrl(target)) {
+    const db = new Database(target, { fileMustExist: true });
+    try {
+      db.prepare(sql).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  let n = 0;
+  await pool(target).query(
+    sql.replace(/\?/g, () => `$${++n}`),
+    params,
+  );
 }
