@@ -44,33 +44,39 @@ async function stop(h: Harness) {
   await h.stop({ closeSimulator: false, keepFiles: true });
 }
 
+/**
+ * Builds the 10:10 slot of `schedule(catchup)`, stops, and starts again on the same ledger and
+ * simulator with the clock at `downUntil`.
+ */
+async function restartAt(store: StoreKind, catchup: string, downUntil: string) {
+  const clock = new ManualClock('2026-06-01T10:05:00Z');
+  const first = await start({
+    store,
+    start: '',
+    clock,
+    files: { 'a.yaml': schedule(catchup) },
+    simulator: { buildDurationMs: 30_000 },
+  });
+  await first.advanceUntil(
+    async () => (await summary(first)).some((r) => r.startsWith('10:10 finished')),
+    { what: '10:10 built' },
+  );
+  await stop(first);
+  await clock.set(downUntil);
+  return start({
+    store,
+    start: '',
+    clock,
+    sim: first.sim,
+    ledgerPath: first.ledgerPath,
+    files: { 'a.yaml': schedule(catchup) },
+  });
+}
+
 describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
   describe('restart and catch-up', { timeout: 60_000 }, () => {
     it('coalesces missed slots inside the catch-up window into one fire, the latest', async () => {
-      const clock = new ManualClock('2026-06-01T10:05:00Z');
-      const first = await start({
-        store,
-        start: '',
-        clock,
-        files: { 'a.yaml': schedule('1h') },
-        simulator: { buildDurationMs: 30_000 },
-      });
-      await first.advanceUntil(
-        async () => (await summary(first)).some((r) => r.startsWith('10:10 finished')),
-        {
-          what: '10:10 built',
-        },
-      );
-      await stop(first);
-      await clock.set('2026-06-01T10:45:00Z'); // down from 10:11 to 10:45
-      const second = await start({
-        store,
-        start: '',
-        clock,
-        sim: first.sim,
-        ledgerPath: first.ledgerPath,
-        files: { 'a.yaml': schedule('1h') },
-      });
+      const second = await restartAt(store, '1h', '2026-06-01T10:45:00Z'); // down 10:11-10:45
       await second.advanceUntil(
         async () => (await summary(second)).some((r) => r.startsWith('10:40 finished')),
         {
@@ -87,30 +93,7 @@ describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
     });
 
     it('records every missed slot and fires none when the newest is outside the window', async () => {
-      const clock = new ManualClock('2026-06-01T10:05:00Z');
-      const first = await start({
-        store,
-        start: '',
-        clock,
-        files: { 'a.yaml': schedule('5m') },
-        simulator: { buildDurationMs: 30_000 },
-      });
-      await first.advanceUntil(
-        async () => (await summary(first)).some((r) => r.startsWith('10:10 finished')),
-        {
-          what: '10:10 built',
-        },
-      );
-      await stop(first);
-      await clock.set('2026-06-01T11:27:00Z');
-      const second = await start({
-        store,
-        start: '',
-        clock,
-        sim: first.sim,
-        ledgerPath: first.ledgerPath,
-        files: { 'a.yaml': schedule('5m') },
-      });
+      const second = await restartAt(store, '5m', '2026-06-01T11:27:00Z');
       await second.advance(2000);
       expect(await summary(second)).toEqual([
         '10:10 finished',
