@@ -14,15 +14,18 @@ export function urlPassword(url: string): string | null {
     const password = new URL(url).password;
     return password ? decodeURIComponent(password) : null;
   } catch {
-    const match = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(url);
+    const match = /^[a-z]+:\/\/[^:/@]*:([^/?#]*)@/i.exec(url);
     return match?.[1] ? match[1] : null;
   }
 }
 
-/** `url` with its password replaced by `***` (and a query's `password=` too). */
+/**
+ * `url` with its password replaced by `***` (and a query's `password=` too). The password runs to
+ * the last `@` before the host, as URL parsers read it: `p@ss` unencoded is masked whole.
+ */
 export function maskDatabaseUrl(url: string): string {
   return url
-    .replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, '$1:***@')
+    .replace(/^([a-z]+:\/\/[^:/@]*):[^/?#]*@/i, '$1:***@')
     .replace(/([?&]password=)[^&]*/gi, '$1***');
 }
 
