@@ -188,8 +188,11 @@ export interface LedgerStore {
     build: Omit<BuildSeen, 'uuid' | 'queuedAt'>,
     now: Date,
   ): Awaitable<boolean>;
-  /** A followed build Codeship no longer knows: the slot fails with `reason`. */
-  loseBuild(id: number, reason: string, now: Date): Awaitable<void>;
+  /**
+   * A followed build Codeship no longer knows: the slot fails with `reason`. False when the slot
+   * was no longer running (another call recorded it first).
+   */
+  loseBuild(id: number, reason: string, now: Date): Awaitable<boolean>;
   /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */
   closeSlot(id: number, state: 'skipped' | 'failed', reason: string, now: Date): Awaitable<void>;
   /** The latest other slot of this schedule and branch that started a build. */

@@ -693,12 +693,13 @@ export class PgLedger implements LedgerStore {
     return (rowCount ?? 0) > 0;
   }
 
-  async loseBuild(id: number, reason: string, now: Date): Promise<void> {
-    await this.query(
+  async loseBuild(id: number, reason: string, now: Date): Promise<boolean> {
+    const result = await this.query(
       `UPDATE slots SET state = 'failed', reason = $2, error = $2, updated_at = $3
        WHERE id = $1 AND state = 'running'`,
       [id, reason, iso(now)],
     );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async closeSlot(

@@ -558,13 +558,14 @@ export class Ledger implements LedgerStore {
   }
 
   /** A followed build that Codeship no longer knows: the slot fails with `reason`, keeping the UUID. */
-  loseBuild(id: number, reason: string, now: Date): void {
-    this.db
+  loseBuild(id: number, reason: string, now: Date): boolean {
+    const result = this.db
       .prepare(
         `UPDATE slots SET state = 'failed', reason = @reason, error = @reason, updated_at = @now
          WHERE id = @id AND state = 'running'`,
       )
       .run({ id, reason, now: iso(now) });
+    return result.changes > 0;
   }
 
   /** Ends a slot without a build: `skipped` with a reason, or `failed` with the error. */

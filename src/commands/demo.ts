@@ -8,6 +8,7 @@ import { createLogger } from '../adapters/logger.ts';
 import { loadConfig } from '../config.ts';
 import { CodeshipCronError } from '../core/errors.ts';
 import { formatLogLine } from '../core/log-line.ts';
+import type { Runtime } from '../daemon/runtime.ts';
 import { runService } from '../daemon/service.ts';
 import { startSimulator } from '../simulator/index.ts';
 import {
@@ -26,6 +27,29 @@ const DEMO_DASHBOARD_TOKEN = 'demo-dashboard-token';
 const DEMO_HTTP_ADDR = '127.0.0.1:8080';
 /** The demo's webhook route secret: the simulator is its only caller. */
 const DEMO_WEBHOOK_SECRET = 'demo-webhook-secret';
+
+/** Why slots of an earlier run fail when the demo starts again. */
+export const LAST_RUN_GONE = "the last demo run's simulator is gone (each run starts a fresh one)";
+
+/**
+ * The demo starts a fresh simulator on a ledger that outlives it: builds and accepted creates of
+ * the last run exist nowhere now. Their slots fail at once, saying so, instead of after
+ * discovery's wait for a build that cannot appear (which `overlap: skip` would wait on too).
+ * Slots never sent, or whose create provably never arrived, stay pending and are sent as usual.
+ */
+async function forgetLastRun(rt: Runtime): Promise<number> {
+  const now = rt.clock.now();
+  let failed = 0;
+  for (const slot of await rt.ledger.openSlots()) {
+    if (slot.state === 'running') {
+      if (await rt.ledger.loseBuild(slot.id, LAST_RUN_GONE, now)) failed += 1;
+    } else if (slot.state === 'triggered' || slot.outcomeUnknown) {
+      await rt.ledger.closeSlot(slot.id, 'failed', LAST_RUN_GONE, now);
+      failed += 1;
+    }
+  }
+  return failed;
+}
 
 async function prettyDestination(context: CommandContext): Promise<DestinationStream> {
   try {
@@ -102,7 +126,13 @@ const demo: Command = async (context) => {
       logger,
       // The simulator builds any branch name: the demo's `fail-fast` has no history to check.
       checkAtStart: false,
-      onStart: async (_rt, _schedules, httpUrl) => {
+      onStart: async (rt, _schedules, httpUrl) => {
+        const failed = await forgetLastRun(rt);
+        if (failed > 0)
+          rt.logger.info(
+            { slots: failed },
+            'slots the last demo run left open failed: its simulator is gone',
+          );
         if (httpUrl) {
           simulator.setWebhooks({ urls: [`${httpUrl}/hooks/codeship/${DEMO_WEBHOOK_SECRET}`] });
         }

@@ -195,18 +195,8 @@ async function reconcileProject(
       builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
     } catch (raw) {
       const error = coerceError(raw);
-      if ((error as CodeshipError).code !== 'ERR_CODESHIP_NOT_FOUND') throw error;
-      // Deleted, or a ledger pointed at another account or simulator: it will never finish.
-      for (const slot of followed.filter((s) => s.buildUuid === uuid)) {
-        const reason = `build ${uuid} no longer exists in Codeship (HTTP 404)`;
-        await rt.ledger.loseBuild(slot.id, reason, rt.clock.now());
-        rt.logger.warn(
-          { schedule: slot.schedule, slot: slot.slotAt.toISOString(), buildUuid: uuid },
-          'build vanished',
-        );
-        const after = await rt.ledger.get(slot.id);
-        if (after) rt.events.emit('settled', after);
-      }
+      if (!isNotFound(error)) throw error;
+      for (const slot of followed.filter((s) => s.buildUuid === uuid)) await loseBuild(rt, slot);
     }
   }
   const claimed = await rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
@@ -339,4 +329,25 @@ export async function reconcileOnce(
   const result = { open: open.length, apiCalls };
   rt.events.emit('reconciled', { at: rt.clock.now(), ...result });
   return result;
+}
+
+/** True for the API's 404: the build (or project) does not exist. */
+export function isNotFound(error: Error): boolean {
+  return (error as CodeshipError).code === 'ERR_CODESHIP_NOT_FOUND';
+}
+
+/**
+ * Records that the build `slot` followed is gone from Codeship (a 404): deleted, or a ledger
+ * pointed at another account or simulator. It will never finish, so the slot fails with that
+ * reason and settles (chains after it decide).
+ */
+export async function loseBuild(rt: Runtime, slot: SlotRecord): Promise<void> {
+  const reason = `build ${slot.buildUuid} no longer exists in Codeship (HTTP 404)`;
+  if (!(await rt.ledger.loseBuild(slot.id, reason, rt.clock.now()))) return; // recorded already
+  rt.logger.warn(
+    { schedule: slot.schedule, slot: slot.slotAt.toISOString(), buildUuid: slot.buildUuid },
+    'build vanished',
+  );
+  const after = await rt.ledger.get(slot.id);
+  if (after) rt.events.emit('settled', after);
 }

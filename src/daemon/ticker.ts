@@ -75,6 +75,14 @@ export class Ticker extends Loop {
     const run: Promise<void> = resolveSweep(this.rt, sweep, this.state.marks, this.signal)
       .then(() => undefined)
       .catch((raw) => {
+        if (this.signal.aborted) {
+          // Stopping: routine, and the sweep's slot is caught up at the next start.
+          this.rt.logger.info(
+            { schedule: sweep.schedule.name },
+            'sweep interrupted by shutdown; it will be retried as catch-up',
+          );
+          return;
+        }
         this.rt.logger.error(
           { schedule: sweep.schedule.name, err: coerceError(raw) },
           'sweep failed; it will be retried as catch-up',

@@ -9,6 +9,7 @@ import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
 import { unchangedReason } from '../core/unchanged.ts';
+import { isNotFound, loseBuild } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How long a create that provably never reached Codeship waits before it is sent again. */
@@ -45,7 +46,8 @@ async function applyOverlap(
   const policy = rt.schedule(slot.schedule)?.overlap ?? 'allow';
   if (policy === 'allow' || slot.manual) return true;
   let previous = await rt.ledger.previousBuildSlot(slot.schedule, slot.branch, slot.id);
-  if (!previous || previous.state === 'finished') return true;
+  // A failed slot has no build that could still run (refused, or gone from Codeship).
+  if (!previous || previous.state === 'finished' || previous.state === 'failed') return true;
   if (!previous.buildUuid && previous.projectUuid) {
     // Its build is not discovered yet (reconciliation looks lazily): ask for a look now, once.
     await rt.look(previous.projectUuid, signal);
@@ -55,10 +57,19 @@ async function applyOverlap(
   let status = previous.buildStatus ?? 'waiting';
   if (previous.buildUuid) {
     // The ledger may be one reconciliation behind: ask before skipping or stopping.
-    const build = await rt.api.getBuild(projectUuid, previous.buildUuid, {
-      priority: 'trigger',
-      signal,
-    });
+    let build: RemoteBuild;
+    try {
+      build = await rt.api.getBuild(projectUuid, previous.buildUuid, {
+        priority: 'trigger',
+        signal,
+      });
+    } catch (raw) {
+      const error = coerceError(raw);
+      if (!isNotFound(error)) throw error;
+      // Gone from Codeship: nothing overlaps with it.
+      await loseBuild(rt, previous);
+      return true;
+    }
     status = build.status;
     if (isFinalStatus(build.status, build.finishedAt)) {
       await rt.ledger.updateBuild(
@@ -124,7 +135,18 @@ async function applyUnchanged(
   // A build's commit never changes: when ours was another commit, the head is new.
   if (previous.commitSha !== null && previous.commitSha !== head.commitSha) return true;
   // Our last build is older than the page: its status comes from the API too, never the ledger.
-  last ??= await rt.api.getBuild(projectUuid, previous.buildUuid, { priority: 'trigger', signal });
+  if (last === null) {
+    try {
+      last = await rt.api.getBuild(projectUuid, previous.buildUuid, {
+        priority: 'trigger',
+        signal,
+      });
+    } catch (raw) {
+      const error = coerceError(raw);
+      if (!isNotFound(error)) throw error;
+      return true; // gone from Codeship: nothing of ours to compare the head with
+    }
+  }
   const reason = unchangedReason(head, last);
   if (reason === null) return true;
   await rt.ledger.closeSlot(slot.id, 'skipped', reason, rt.clock.now());

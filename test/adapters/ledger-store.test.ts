@@ -249,8 +249,11 @@ describe.each(STORES)('the %s ledger store', (kind: StoreKind) => {
     await ledger.updateBuild(a!.id, { status: 'success', finishedAt: done, final: true }, done);
     expect(await ledger.get(a!.id)).toMatchObject({ state: 'finished', finishedAt: done });
     expect(await ledger.claimBuild(b!.id, build('u-2'), now)).toBe(true);
-    await ledger.loseBuild(b!.id, 'build gone', now);
+    expect(await ledger.loseBuild(b!.id, 'build gone', now)).toBe(true);
     expect(await ledger.get(b!.id)).toMatchObject({ state: 'failed', reason: 'build gone' });
+    // Recorded once: a second 404 for the same build changes nothing.
+    expect(await ledger.loseBuild(b!.id, 'build gone again', now)).toBe(false);
+    expect(await ledger.get(b!.id)).toMatchObject({ reason: 'build gone' });
     await ledger.closeSlot(c!.id, 'skipped', 'overlap (previous)', now);
     expect(await ledger.get(c!.id)).toMatchObject({ state: 'skipped', error: null });
     expect(await ledger.openSlots()).toEqual([]);

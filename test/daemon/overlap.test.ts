@@ -74,3 +74,46 @@ describe.each(STORES)('overlap on the %s ledger', { timeout: 120_000 }, (store: 
     expect(rows.map((r) => r.state)).toEqual(['finished', 'finished', 'finished', 'finished']);
   });
 });
+
+describe.each(STORES)('overlap after a restart on the %s ledger', { timeout: 60_000 }, (store) => {
+  it('skip: a previous build gone from Codeship (404) overlaps nothing; the slot fires', async () => {
+    const first = await startHarness({
+      store,
+      start: '2026-06-01T10:00:30Z',
+      files: { 'busy.yaml': file('skip') },
+      simulator: { buildDurationMs: 10 * 60_000 },
+    });
+    harness = first;
+    await first.advanceUntil(
+      async () => (await ledgerRows(first, 'busy')).some((r) => r.build_uuid !== null),
+      { what: 'the 10:01 build' },
+    );
+    const { ledgerPath, clock } = first;
+    await first.stop({ keepFiles: true });
+    // Another Codeship (a fresh simulator): the 10:01 build does not exist there.
+    await clock.set('2026-06-01T10:02:00Z');
+    harness = await startHarness({
+      store,
+      start: '',
+      clock,
+      ledgerPath,
+      files: { 'busy.yaml': file('skip') },
+      simulator: { buildDurationMs: 10 * 60_000 },
+    });
+    const h = harness;
+    await h.advanceUntil(
+      async () =>
+        (await ledgerRows(h, 'busy')).some(
+          (r) => r.slot_at === '2026-06-01T10:02:00.000Z' && r.state !== 'pending',
+        ),
+      { what: 'the 10:02 slot decided' },
+    );
+    const rows = await ledgerRows(h, 'busy');
+    expect(rows.map((r) => `${String(r.slot_at).slice(11, 16)} ${r.state}`)).toEqual([
+      '10:01 failed',
+      '10:02 triggered',
+    ]);
+    expect(rows[0]?.error ?? rows[0]?.reason).toMatch(/no longer exists in Codeship/);
+    expect(h.logs.filter((l) => l.msg === 'build vanished')).toHaveLength(1);
+  });
+});
