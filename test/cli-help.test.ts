@@ -50,7 +50,7 @@ describe('codeship-cron --help', () => {
     for (const [flag, option] of Object.entries(spec.options)) {
       // In the usage line and explained on a line of its own.
       const shown = option.type === 'string' ? `--${flag} ${option.value}` : `--${flag}`;
-      expect(usage).toContain(`[${shown}]`);
+      expect(usage).toContain(option.required ? ` ${shown}` : `[${shown}]`);
       expect(result.stdout).toMatch(new RegExp(`^  ${shown} +\\S`, 'm'));
     }
     for (const variable of spec.env) expect(result.stdout).toContain(variable);
@@ -76,7 +76,7 @@ describe('codeship-cron --help', () => {
     const result = cli(['status', '--limt', '3']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^error: Unknown option '--limt'/);
+    expect(result.stderr).toMatch(/^error: unknown option --limt\n/);
     expect(result.stderr).toContain(
       '\n\nusage: codeship-cron status [NAME] [--limit N] [--json]\n(codeship-cron status --help explains every option)\n',
     );
@@ -85,6 +85,20 @@ describe('codeship-cron --help', () => {
     expect(unknown.stderr).toMatch(
       /^error: unknown command "stauts"\n\nusage: codeship-cron <command>/,
     );
+  });
+
+  it.each([
+    [
+      ['status', '--limit', '-1'],
+      'error: --limit needs a value (for one that starts with "-", write --limit=VALUE)',
+    ],
+    [['status', '--limit'], 'error: --limit needs a value'],
+    [['status', '--json=yes'], 'error: --json takes no value'],
+    [['run', '-x'], 'error: unknown option -x'],
+  ])('%j is a usage error in one line naming the option', (args, message) => {
+    const result = cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(message);
   });
 });
 

@@ -104,6 +104,17 @@ it('copies a SQLite ledger into an empty PostgreSQL database, and refuses a seco
   expect(again.stderr).toContain('already holds a ledger');
   expect(again.stderr).not.toContain('copy-secret-9');
 
+  // A daemon started on the target before the copy: no slot yet, but not empty either.
+  const started = await server().createDatabase('started');
+  const early = await openPgLedger(started);
+  await early.heartbeat(now);
+  await early.close();
+  const refused = runCli(['ledger', 'copy', '--to', started], { DATABASE_PATH: file });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(
+    /already holds a ledger \(rows in daemon_heartbeat: a daemon has run on it\); copy only into an empty database/,
+  );
+
   const backup = runCli(['backup', join(dir, 'b.sqlite')], { DATABASE_URL: secretUrl });
   expect(backup.code).not.toBe(0);
   expect(backup.stderr).toContain('use pg_dump');

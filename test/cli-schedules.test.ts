@@ -185,7 +185,7 @@ describe('codeship-cron validate', () => {
   it('is a usage error (exit 2) for an unknown option', () => {
     const result = cli(['validate', '--schedule', '.']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^error: Unknown option '--schedule'/);
+    expect(result.stderr).toMatch(/^error: unknown option --schedule\n/);
   });
 });
 
@@ -282,6 +282,11 @@ describe('codeship-cron next', () => {
     const count = cli(['next', '--count', '0', '--schedules', '.']);
     expect(count.stderr).toMatch(/^error: --count must be a positive integer \(got "0"\)\n/);
     expect(count.code).toBe(2);
+    const missing = cli(['next', '--schedules', 'nope']);
+    expect(missing.stderr).toBe(
+      'nope: folder not found (expected SCHEDULES_DIR or --schedules to name a folder of schedule files)\nerror: 1 problem; no valid schedule to show\n',
+    );
+    expect(missing.code).toBe(1);
   });
 
   it('prints the problems of invalid files, the fires of valid ones, and exits 1', () => {

@@ -23,7 +23,7 @@ export type CopyCounts = Record<(typeof TABLES)[number], number>;
 /**
  * Copies the ledger file at `file` (brought up to this program's schema first, as a daemon
  * would) into the PostgreSQL database at `url` (its schema created). Throws `ERR_LEDGER_NOT_EMPTY`
- * when the target already holds slots or marks; nothing is written then. Returns rows per table.
+ * when any of its tables holds a row (a ledger, or a daemon started on it); nothing is written then. Returns rows per table.
  */
 export async function copyLedgerToPostgres(file: string, url: string): Promise<CopyCounts> {
   openLedger(file).close();
@@ -42,13 +42,19 @@ export async function copyLedgerToPostgres(file: string, url: string): Promise<C
   try {
     await client.connect();
     await client.query('BEGIN');
-    const existing = await client.query(
-      'SELECT (SELECT count(*) FROM slots)::int + (SELECT count(*) FROM marks)::int AS n',
-    );
-    if ((existing.rows[0]?.n as number) > 0) {
+    const held: string[] = [];
+    for (const table of TABLES) {
+      const found = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table}) AS held`);
+      if (found.rows[0]?.held === true) held.push(table);
+    }
+    if (held.length > 0) {
+      // A daemon started on it writes daemon_heartbeat (and chain_marks) before any slot.
+      const daemon = held.every((t) => t === 'daemon_heartbeat' || t === 'chain_marks')
+        ? ': a daemon has run on it'
+        : '';
       throw new LedgerError(
         'ERR_LEDGER_NOT_EMPTY',
-        `${location} already holds a ledger (slots or marks); copy only into an empty database`,
+        `${location} already holds a ledger (rows in ${held.join(', ')}${daemon}); copy only into an empty database, with no daemon running on it`,
       );
     }
     for (const table of TABLES) {

@@ -42,6 +42,19 @@ export class UsageError extends CodeshipCronError {
 
 type Options<N extends CommandName> = (typeof COMMAND_SPECS)[N]['options'];
 
+/** `parseArgs`' error in our words: one line naming the option (its own text is Node's advice). */
+function parseArgsMessage(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? '';
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take an argument/.test(error.message)) return `${option} takes no value`;
+    if (/ambiguous/.test(error.message))
+      return `${option} needs a value (for one that starts with "-", write ${option}=VALUE)`;
+    return `${option} needs a value`;
+  }
+  return (error.message.split('\n')[0] ?? error.message).trim();
+}
+
 /**
  * `parseArgs` over the options `usage.ts` lists for command `name` (so help and parsing agree),
  * with usage errors turned into UsageError and at most `maxPositionals` positionals.
@@ -58,7 +71,7 @@ export function parseCommandArgs<N extends CommandName>(
   try {
     parsed = parseArgs({ args: [...context.argv], options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseArgsMessage(error as Error & { code?: string }));
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);

@@ -92,7 +92,13 @@ const next: Command = async (context) => {
   for (const issue of loaded.issues) context.stderr(`${formatScheduleIssue(issue)}\n`);
   if (loaded.schedules.length === 0) {
     // Problems are printed above; an empty folder says so, on stderr, as validate does.
-    if (loaded.issues.length > 0) return 1;
+    if (loaded.issues.length > 0) {
+      const count = loaded.issues.length;
+      context.stderr(
+        `error: ${count} problem${count === 1 ? '' : 's'}; no valid schedule to show\n`,
+      );
+      return 1;
+    }
     context.stderr(
       loaded.files.length === 0
         ? `error: no schedule files in ${dir} (expected *.yaml, *.yml or *.json files)\n`

@@ -12,6 +12,8 @@ export interface FlagSpec {
   readonly default?: string | boolean;
   /** A string option given any number of times (parsed as a list). */
   readonly multiple?: boolean;
+  /** The command refuses to run without it: shown without brackets in the usage line. */
+  readonly required?: boolean;
   readonly help: string;
 }
 
@@ -202,7 +204,7 @@ export const COMMAND_SPECS = {
       'A PostgreSQL ledger (DATABASE_URL) is backed up with pg_dump instead.',
     ],
     options: { json: JSON_FLAG },
-    env: ['DATABASE_PATH'],
+    env: ['DATABASE_PATH', 'DATABASE_URL (refused: use pg_dump)'],
   },
   ledger: {
     args: 'copy',
@@ -213,7 +215,12 @@ export const COMMAND_SPECS = {
       'Stop the daemon first. Refuses a database that already holds a ledger.',
     ],
     options: {
-      to: { type: 'string', value: 'URL', help: 'the PostgreSQL database (postgres://…)' },
+      to: {
+        type: 'string',
+        value: 'URL',
+        required: true,
+        help: 'the PostgreSQL database (postgres://…), required',
+      },
       json: JSON_FLAG,
     },
     env: ['DATABASE_PATH'],
@@ -321,7 +328,9 @@ const flagUsage = (flag: string, option: FlagSpec) =>
 /** `trigger NAME [--branch B] [--any-branch] [--wait DURATION] [--json]`: the usage line. */
 export function synopsis(name: CommandName): string {
   const { args, options } = spec(name);
-  const flags = Object.entries(options).map(([flag, option]) => `[${flagUsage(flag, option)}]`);
+  const flags = Object.entries(options).map(([flag, option]) =>
+    option.required ? flagUsage(flag, option) : `[${flagUsage(flag, option)}]`,
+  );
   return [name, args, ...flags].filter((part) => part !== '').join(' ');
 }
 

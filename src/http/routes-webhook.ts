@@ -43,7 +43,11 @@ export function parseWebhook(text: string): WebhookHint | string {
         : null;
   const projectName = asText(b.project_full_name) ?? asText(b.project_name);
   const status = asText(b.status);
-  if (status === null) return 'build.status is missing (expected e.g. "success")';
+  if (status === null) {
+    return b.status === undefined || b.status === null
+      ? 'build.status is missing (expected e.g. "success")'
+      : 'build.status must be a string (expected e.g. "success")';
+  }
   if (projectId === null && projectName === null) {
     return 'build names no project (expected build.project_id or build.project_full_name)';
   }

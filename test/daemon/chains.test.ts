@@ -244,11 +244,14 @@ describe.each(STORES)('chains on the %s ledger', { timeout: 120_000 }, (store: S
     expect((await post('{not json')).status).toBe(400);
     expect((await post({ build: { status: 'success' } })).status).toBe(400);
     expect((await post({ nothing: true })).status).toBe(400);
+    const wrongType = await post({ build: { status: 5, project_id: 1 } });
+    expect(wrongType.status).toBe(400);
+    expect(await wrongType.text()).toContain('build.status must be a string');
     expect((await post('x'.repeat(70 * 1024))).status).toBe(413);
     const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
     expect(metrics).toContain('codeship_cron_webhooks_total{result="accepted"} 3');
     expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_secret"} 2');
-    expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_request"} 3');
+    expect(metrics).toContain('codeship_cron_webhooks_total{result="bad_request"} 4');
     expect(metrics).toContain('codeship_cron_webhooks_total{result="too_large"} 1');
     // The secret never reaches a log line.
     expect(JSON.stringify(h.logs)).not.toContain(SECRET);
