@@ -154,6 +154,9 @@ it('fails over on SIGKILL and on a cut connection: no build twice, none lost, ta
     10_000,
   );
   const lostAfterCutMs = timeOf(lost).getTime() - cutAt;
+  // Its loops stop; the process stays, a standby now, and says so.
+  await leader.waitFor(byMsg('daemon loops stopped: standing by'), 10_000);
+  expect(leader.lines.filter(byMsg('daemon stopped'))).toEqual([]);
   const took = await standby.waitFor(acquired(cutAt), TAKEOVER_BOUND_MS);
   const partitionTakeoverMs = timeOf(took).getTime() - cutAt;
   await sleep(3000);

@@ -101,7 +101,7 @@ it('says who leads on /readyz, /metrics, /healthz and the page; a stopped leader
   const took = await b.waitFor(byMsg('leadership acquired'), 10_000);
   // Released on shutdown: taken at the standby's next poll, not after the lease's expiry.
   expect(timeOf(took).getTime() - stoppedAt).toBeLessThan(5000);
-  expect(a.lines.find(byMsg('leadership lost'))).toMatchObject({ reason: 'shutting down' });
+  expect(a.lines.find(byMsg('leadership released'))).toMatchObject({ reason: 'shutting down' });
   expect(took).toMatchObject({ instance: 'b', reason: expect.stringContaining('lease of a') });
   expect(JSON.parse((await get('b', '/readyz')).text)).toMatchObject({ role: 'leader' });
   b.child.kill('SIGTERM');

@@ -109,5 +109,9 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     rt.look = previousLook;
     rt.hint = previousHint;
   }
-  rt.logger.info({}, 'daemon stopped');
+  if (signal.reason instanceof Error && signal.reason.name === 'LeadershipEnded') {
+    rt.logger.info({}, 'daemon loops stopped: standing by');
+  } else {
+    rt.logger.info({}, 'daemon stopped');
+  }
 }

@@ -74,6 +74,8 @@ export class LeaseLeadership implements Leadership {
   private seen: Lease | null = null;
   private validUntilMs = 0;
   private cooldownUntilMs = 0;
+  /** When acquiring the lease started failing (the database unreachable), or null. */
+  private unreachableSince: number | null = null;
   private readonly listeners = new Set<Listener>();
   private watchdog: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
@@ -128,14 +130,33 @@ export class LeaseLeadership implements Leadership {
       return this.timings.standbyPollMs;
     }
     const startedMs = Date.now();
+    let lease: Lease | null;
     try {
-      const lease = await this.lease.acquireLease(this.timings.ttlMs);
-      if (lease) {
-        this.gain(lease, startedMs);
-        return this.timings.renewEveryMs;
-      }
+      lease = await this.lease.acquireLease(this.timings.ttlMs);
     } catch (raw) {
-      this.logger.warn({ err: coerceError(raw) }, 'leader lease unreachable');
+      // Said once per outage, then quietly: the database may be down for minutes.
+      if (this.unreachableSince === null) {
+        this.unreachableSince = Date.now();
+        this.logger.warn(
+          { err: coerceError(raw) },
+          'leader lease unreachable; retrying every poll',
+        );
+      } else {
+        this.logger.debug({ err: coerceError(raw) }, 'leader lease still unreachable');
+      }
+      await this.look();
+      return this.timings.standbyPollMs;
+    }
+    if (this.unreachableSince !== null) {
+      this.logger.info(
+        { downMs: Date.now() - this.unreachableSince },
+        'leader lease reachable again',
+      );
+      this.unreachableSince = null;
+    }
+    if (lease) {
+      this.gain(lease, startedMs);
+      return this.timings.renewEveryMs;
     }
     await this.look();
     return this.timings.standbyPollMs;
@@ -209,7 +230,11 @@ export class LeaseLeadership implements Leadership {
     this.leading = null;
     this.seen = null;
     this.cooldownUntilMs = reason === 'shutting down' ? 0 : Date.now() + this.timings.cooldownMs;
-    this.logger.warn({ instance: this.instance, epoch, reason }, 'leadership lost');
+    if (reason === 'shutting down') {
+      this.logger.info({ instance: this.instance, epoch, reason }, 'leadership released');
+    } else {
+      this.logger.warn({ instance: this.instance, epoch, reason }, 'leadership lost');
+    }
     for (const listener of this.listeners) listener(false, reason);
     if (reason !== 'shutting down') {
       // Given up at once (when the database still answers): another standby need not wait out

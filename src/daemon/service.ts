@@ -204,6 +204,14 @@ export async function runService(options: ServiceOptions): Promise<number> {
   return code;
 }
 
+/** Why a term's signal aborts when leadership ends while the process keeps running. */
+export class LeadershipEnded extends Error {
+  override name = 'LeadershipEnded';
+  constructor() {
+    super('leadership ended');
+  }
+}
+
 /**
  * A shared ledger's daemon (README, "Several instances on PostgreSQL"): keeps the lease (or waits
  * for it) until `signal` aborts, and runs the daemon's loops for each term it leads, stopping
@@ -243,7 +251,8 @@ async function leadTerms(
       const end = () => term.abort();
       signal.addEventListener('abort', end, { once: true });
       const off = leadership.onChange((leading) => {
-        if (!leading) end();
+        // The process goes on as a standby: its loops stop, it does not.
+        if (!leading) term.abort(new LeadershipEnded());
       });
       if (!leadership.isLeader()) end();
       try {

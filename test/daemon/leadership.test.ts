@@ -23,9 +23,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function instance(url: string, name: string) {
+async function instance(url: string, name: string, logger = createLogger({ level: 'silent' })) {
   const ledger: PgLedger = await openPgLedger(url, { instance: name });
-  const leadership = new LeaseLeadership(ledger.lease, createLogger({ level: 'silent' }), TIMINGS);
+  const leadership = new LeaseLeadership(ledger.lease, logger, TIMINGS);
   const changes: string[] = [];
   leadership.onChange((leading, reason) => changes.push(`${leading ? 'led' : 'lost'}: ${reason}`));
   const controller = new AbortController();
@@ -88,4 +88,36 @@ it('gives up leading before its lease can expire when renewals stop getting thro
   await until('a leads again', () => a.leadership.isLeader(), TIMINGS.cooldownMs + 1000);
   expect(a.leadership.epoch()).toBe(3);
   expect(Date.now() - stoppedAt).toBeLessThan(TIMINGS.cooldownMs + 500);
+});
+
+it('says once that the lease is unreachable while the database refuses it, and when it is back', async () => {
+  const url = await server().createDatabase('outage');
+  const database = new URL(url).pathname.slice(1);
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+  });
+  const b = await instance(url, 'b');
+  await until('b leads', () => b.leadership.isLeader());
+  const a = await instance(url, 'a', logger);
+  await until('a sees b', () => a.leadership.leader()?.holder === 'b');
+  // The database refuses new connections and A's are cut; B hands the lease back and stops.
+  await server().query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
+  cleanups.push(async () => {
+    await server().query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+  });
+  await server().query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+    ['codeship-cron:a'],
+  );
+  await b.stop();
+  await new Promise((resolve) => setTimeout(resolve, 20 * TIMINGS.standbyPollMs));
+  await server().query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+  await until('a leads', () => a.leadership.isLeader());
+  const said = (msg: string) => lines.filter((line) => line.msg === msg);
+  expect(said('leader lease unreachable; retrying every poll')).toHaveLength(1);
+  expect(said('leader lease still unreachable').length).toBeGreaterThan(5);
+  expect(said('leader lease reachable again')).toHaveLength(1);
+  expect(said('leadership acquired')).toHaveLength(1);
 });
