@@ -8,11 +8,14 @@
  * occurrence, unless the expression fires at least hourly (its hour field covers all 24 hours),
  * which keeps firing every real hour (and so skips wall times in a gap, as the hour goes on).
  *
- * croner 11 with `fixedTimeRule: 'single-value'` does exactly this for fixed-time expressions (one
- * value each in second, minute, hour) and for expressions whose hour field covers every hour. For
- * the rest (`0,30 2 * * *`, `0 *\/2 * * *`, `*\/10 2 * * *`) croner fires both occurrences of a
- * repeated time and drops gap times, so this module drops the second occurrence and adds the fire
- * after a gap itself (see `contractFix`). `no-wildcard` was not kept: it made `0 0-23 * * *` fire
+ * croner 11 with `fixedTimeRule: 'single-value'` does exactly this for expressions whose hour
+ * field covers every hour, and for fixed-time expressions (one value each in second, minute, hour)
+ * as long as the gap stays within one day. For the rest (`0,30 2 * * *`, `0 *\/2 * * *`,
+ * `*\/10 2 * * *`) croner fires both occurrences of a repeated time and drops gap times, and it
+ * drops a fixed time in a gap that crosses midnight (America/Nuuk skips 23:00-24:00 on the last
+ * Saturday of March: `0 23 * * *` got no fire that day), so for every expression that misses some
+ * hour this module drops the second occurrence and adds the fire after a gap itself (see
+ * `contractFix`). `no-wildcard` was not kept: it made `0 0-23 * * *` fire
  * once in a repeated hour although it is hourly.
  */
 import { Cron, CronPattern } from 'croner';
@@ -36,7 +39,7 @@ export const CRON_CACHE_LIMIT = 1024;
 
 /** What a pattern needs beyond croner: whether this module corrects croner's DST handling. */
 interface PatternTraits {
-  /** Interval expression (not fixed-time) whose hour field misses some hours. */
+  /** Expression whose hour field misses some hours (fixed-time ones included). */
   readonly contractFix: boolean;
 }
 
@@ -112,7 +115,7 @@ function compiled(expression: string): Compiled {
     // croner builds a 10,000-entry year table for every pattern (~80 KB, nearly all of a compiled
     // pattern) and reads it only when the year is not `*`; with 5 or 6 fields it always is.
     if (own?.starYear === true) own.year = NO_YEARS;
-    entry = { cron, traits: { contractFix: !pattern.isFixedTime && !everyHour } };
+    entry = { cron, traits: { contractFix: !everyHour } };
     compiledCache.set(expression, entry);
   }
   return entry;

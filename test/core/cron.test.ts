@@ -142,6 +142,26 @@ describe('DST: a skipped wall time fires once at the first instant after the gap
       '2026-03-28T22:00Z',
       ['2026-03-28T23:00Z', '2026-03-29T01:00Z', '2026-03-29T02:00Z'],
     ],
+    // A gap across midnight: Nuuk goes from 23:00 (UTC-2) on Saturday 28 March straight to 00:00
+    // (UTC-1) on Sunday, so Saturday's 23:00 and 23:30 fire at that Sunday 00:00 (01:00Z).
+    [
+      '0 23 * * *',
+      'America/Nuuk',
+      '2026-03-27T12:00Z',
+      ['2026-03-28T01:00Z', '2026-03-29T01:00Z', '2026-03-30T00:00Z'],
+    ],
+    [
+      '30 23 * * 6',
+      'America/Nuuk',
+      '2026-03-27T12:00Z',
+      ['2026-03-29T01:00Z', '2026-04-05T00:30Z'],
+    ],
+    [
+      '0 30 23 * * *',
+      'America/Nuuk',
+      '2026-03-28T12:00Z',
+      ['2026-03-29T01:00Z', '2026-03-30T00:30Z'],
+    ],
   ])('%s in %s after %s', (expression, zone, from, expected) => {
     expect(fires(expression, zone, from, expected.length)).toEqual(expected.map(iso));
   });
