@@ -18,6 +18,12 @@ import type { ClockEstimate } from './core/server-clock.ts';
 
 export interface Clock {
   now(): Date;
+  /**
+   * Milliseconds from an arbitrary origin that never jump (`performance.now()`), so a step of
+   * `now()` shows as a change of `now() - monotonicMs()`. Absent on simulated clocks, whose jumps
+   * move the simulated server's clock too.
+   */
+  monotonicMs?(): number;
   /** Resolves after `ms` (at once for `ms <= 0`), or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

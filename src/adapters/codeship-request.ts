@@ -181,6 +181,7 @@ export function createTransport(options: TransportOptions) {
     await spec.beforeSend?.();
     const startedMs = Date.now();
     const sentMs = clock.now().getTime();
+    const sentEpochMs = clock.monotonicMs ? sentMs - clock.monotonicMs() : undefined;
     const endpoint = endpointOf(spec);
     let status: number | null = null;
     let tooLarge = false;
@@ -213,7 +214,14 @@ export function createTransport(options: TransportOptions) {
       const response = await request;
       status = response.statusCode;
       const dateMs = parseHttpDate(response.headers.date);
-      if (dateMs !== null) options.serverClock?.observe(sentMs, clock.now().getTime(), dateMs);
+      if (dateMs !== null) {
+        const answeredMs = clock.now().getTime();
+        const epochMs = clock.monotonicMs ? answeredMs - clock.monotonicMs() : undefined;
+        options.serverClock?.observe(sentMs, answeredMs, dateMs, {
+          sentEpochMs,
+          answeredEpochMs: epochMs,
+        });
+      }
       return { status, headers: response.headers, body: response.body };
     } catch (error) {
       if (tooLarge) return { kind: 'too-large', code: 'response too large', notSent: false };

@@ -4,6 +4,7 @@ import type { Clock } from '../ports.ts';
 /** The real clock: wall time from `Date`, sleeps from abortable timers. */
 export const systemClock: Clock = {
   now: () => new Date(),
+  monotonicMs: () => performance.now(),
   sleep: async (ms, signal) => {
     if (ms <= 0) {
       signal?.throwIfAborted();

@@ -25,6 +25,21 @@ const CLOCK_BOUND_MAX_AGE_MS = 60 * 60 * 1000;
 const DATE_RESOLUTION_MS = 1000;
 /** Bounds kept at most; older ones go first (a busy daemon answers thousands of calls an hour). */
 const MAX_BOUNDS = 512;
+/**
+ * How far our wall clock may move against the monotonic clock between two answers before it
+ * counts as a jump: a fixed tolerance plus NTP's largest slew rate (500 ppm) of the time between.
+ */
+const JUMP_TOLERANCE_MS = 20;
+const MAX_SLEW = 0.0005;
+
+/**
+ * Our wall clock minus a monotonic clock at a request's send and at its answer (see
+ * `Clock.monotonicMs`): it changes only when our wall clock jumps.
+ */
+export interface ClockEpochs {
+  sentEpochMs?: number;
+  answeredEpochMs?: number;
+}
 
 interface Bound extends ClockEstimate {
   /** Our clock when the answer came back: its age counts from here. */
@@ -83,13 +98,33 @@ export function parseHttpDate(value: unknown): number | null {
 /**
  * Keeps the intersection of the bounds given by recent answers. A bound that contradicts the
  * intersection (our clock or the server's jumped) starts it over from that bound alone, and so
- * does `reset()`, which the daemon calls when it sees our clock jump.
+ * does `reset()`. A jump of our clock too small to contradict (a step of half a second still
+ * overlaps a 1 s bound) would leave an intersection that holds neither the old nor the new offset,
+ * and creates sent meanwhile would record a window that misses their own build: given `epochs`
+ * (wall minus monotonic time), a change of that difference starts it over, and an answer whose
+ * request straddled the jump counts its send time in the clock that read the answer.
  */
 export class ServerClock {
   private bounds: Bound[] = [];
+  private lastEpoch: { epochMs: number; atMs: number } | null = null;
 
   /** Records one answer: sent and answered in our clock, `dateMs` from its `Date` header. */
-  observe(sentMs: number, answeredMs: number, dateMs: number): void {
+  observe(sentMs: number, answeredMs: number, dateMs: number, epochs: ClockEpochs = {}): void {
+    const { sentEpochMs, answeredEpochMs } = epochs;
+    if (answeredEpochMs !== undefined) {
+      const last = this.lastEpoch;
+      this.lastEpoch = { epochMs: answeredEpochMs, atMs: answeredMs };
+      const jumped = (epochMs: number, sinceMs: number) =>
+        Math.abs(answeredEpochMs - epochMs) >
+        JUMP_TOLERANCE_MS + MAX_SLEW * Math.abs(answeredMs - sinceMs);
+      if (last !== null && jumped(last.epochMs, last.atMs)) this.bounds = [];
+      if (sentEpochMs !== undefined && jumped(sentEpochMs, sentMs)) {
+        // Our clock jumped while this request was out: its send time, moved to the clock that
+        // read its answer, still bounds the offset as that clock sees it.
+        this.bounds = [];
+        sentMs = Math.min(answeredMs, sentMs + (answeredEpochMs - sentEpochMs));
+      }
+    }
     if (!(answeredMs >= sentMs)) return;
     const bound: Bound = {
       loMs: dateMs - answeredMs,
@@ -121,6 +156,7 @@ export class ServerClock {
   /** Forgets every bound (our clock jumped: what we measured before no longer holds). */
   reset(): void {
     this.bounds = [];
+    this.lastEpoch = null;
   }
 
   private prune(nowMs: number): void {

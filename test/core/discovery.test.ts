@@ -610,3 +610,60 @@ describe('nextReconcileDelayMs', () => {
     expect(passes / 13).toBeLessThan(1.5);
   });
 });
+
+describe('ServerClock: a jump of our own clock', () => {
+  /**
+   * Answers of a 10 ms request every ~1 s with the server `offsetMs` ahead; `epochMs` is our wall
+   * clock minus a monotonic one, which moves by exactly the size of a jump of our clock.
+   */
+  function answer(clock: ServerClock, sentMs: number, offsetMs: number, epochMs?: number) {
+    const servedMs = sentMs + 5 + offsetMs;
+    const epochs = epochMs === undefined ? {} : { sentEpochMs: epochMs, answeredEpochMs: epochMs };
+    clock.observe(sentMs, sentMs + 10, Math.floor(servedMs / 1000) * 1000, epochs);
+  }
+  const contains = (e: ClockEstimate | null, offsetMs: number) =>
+    e !== null && e.loMs <= offsetMs && offsetMs <= e.hiMs;
+
+  it('starts over when our clock steps by less than a bound is wide, so the estimate keeps the true offset', () => {
+    const startMs = at('2026-06-16T09:00:00Z').getTime();
+    const run = (withEpochs: boolean) => {
+      const clock = new ServerClock();
+      for (let i = 0; i < 40; i += 1)
+        answer(clock, startMs + i * 1037, 47_010, withEpochs ? 0 : undefined);
+      // Our clock steps 500 ms forward (an NTP step): the server is now 46 510 ms ahead of it.
+      const afterMs = startMs + 40 * 1037 + 1500;
+      const seen: boolean[] = [];
+      for (let i = 0; i < 6; i += 1) {
+        const sentMs = afterMs + i * 1013;
+        answer(clock, sentMs, 46_510, withEpochs ? 500 : undefined);
+        seen.push(contains(clock.estimate(sentMs + 10), 46_510));
+      }
+      return seen;
+    };
+    // Without the monotonic reference the first answers after the step overlap the old
+    // intersection and narrow it to offsets that hold neither the old nor the new one.
+    expect(run(false).slice(0, 3)).toEqual([false, false, false]);
+    expect(run(true)).toEqual([true, true, true, true, true, true]);
+  });
+
+  it('counts the send of a request that straddled the jump in the clock that read its answer', () => {
+    const clock = new ServerClock();
+    const sentMs = at('2026-06-16T09:00:00.200Z').getTime();
+    // Sent before a 700 ms backward step, answered 50 ms later by a clock 700 ms behind.
+    const answeredMs = sentMs + 50 - 700;
+    const servedMs = sentMs + 20 + 47_000;
+    clock.observe(sentMs, answeredMs, Math.floor(servedMs / 1000) * 1000, {
+      sentEpochMs: 0,
+      answeredEpochMs: -700,
+    });
+    expect(contains(clock.estimate(answeredMs), 47_700)).toBe(true);
+  });
+
+  it('ignores the slow slew of a disciplined clock', () => {
+    const clock = new ServerClock();
+    const startMs = at('2026-06-16T09:00:00Z').getTime();
+    for (let i = 0; i < 40; i += 1) answer(clock, startMs + i * 1037, 47_010, i * 0.3);
+    const estimate = clock.estimate(startMs + 40 * 1037);
+    expect(estimate !== null && estimate.hiMs - estimate.loMs).toBeLessThan(50);
+  });
+});
