@@ -77,7 +77,11 @@ export function createPacer(options: { ratePerMinute: number; clock: Clock }): P
   const queuedCount = () => PRIORITIES.reduce((sum, p) => sum + queues[p].length, 0);
 
   function prune(now: number): void {
-    // The clock may jump backwards: a start "in the future" still counts until it ages out.
+    // The clock may jump backwards: a start "in the future" still counts, as made now (it is at
+    // most a window old), so it ages out one window from now, not when the clock is back there;
+    // a pause likewise ends at most one window from now.
+    for (let i = starts.length - 1; i >= 0 && (starts[i] as number) > now; i -= 1) starts[i] = now;
+    pausedUntilMs = Math.min(pausedUntilMs, now + PACING_WINDOW_MS);
     while (starts.length > 0 && (starts[0] as number) <= now - PACING_WINDOW_MS) starts.shift();
   }
 

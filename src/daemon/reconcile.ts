@@ -20,6 +20,8 @@ import { MINUTE } from '../core/time.ts';
 import type { LedgerStore } from '../ports.ts';
 import type { Runtime } from './runtime.ts';
 
+/** How often a build sent before our clock jumped back is looked at until the clock is back there. */
+const AFTER_JUMP_LOOK_MS = 30_000;
 /** How long a 202-accepted create may go without its build appearing before the slot fails. */
 export const ACCEPTED_GIVE_UP_MS = 10 * MINUTE;
 /** Pages a walk may read before the remaining followed builds are fetched one by one instead. */
@@ -82,16 +84,32 @@ export async function dueProjects(
   now: Date,
 ): Promise<{ due: string[]; nextAt: Date | null }> {
   const dueAt = new Map<string, number>();
+  const nowMs = now.getTime();
   for (const slot of await rt.ledger.openSlots()) {
     if (slot.projectUuid === null) continue;
     const durations = memory.durationsMs.get(slot.projectUuid);
-    const at = nextCheckAt(
+    // Our clock went back (README, "Time semantics"): a walk or a send recorded on the far side
+    // of the jump lies in the future, and pacing from it would leave the build unlooked-at until
+    // the clock is back there, as long as the jump. A walk in the future says nothing about now.
+    const walked = memory.lastWalkAt.get(slot.projectUuid) ?? null;
+    const lastWalkAt = walked !== null && walked.getTime() > nowMs ? null : walked;
+    let at = nextCheckAt(
       slot,
-      memory.lastWalkAt.get(slot.projectUuid) ?? null,
+      lastWalkAt,
       expectedDurationMs(durations ? [...durations.values()] : []),
       policyOf(rt),
     );
     if (at === null) continue;
+    if (slot.lastAttemptAt !== null && slot.lastAttemptAt.getTime() > nowMs) {
+      // Sent before the jump: looked at now, then every AFTER_JUMP_LOOK_MS until the clock is
+      // back past its send (its discovery and re-send windows count from the send, so they wait).
+      at = new Date(
+        Math.min(
+          at.getTime(),
+          (lastWalkAt?.getTime() ?? nowMs) + (lastWalkAt ? AFTER_JUMP_LOOK_MS : 0),
+        ),
+      );
+    }
     const current = dueAt.get(slot.projectUuid);
     if (current === undefined || at.getTime() < current) dueAt.set(slot.projectUuid, at.getTime());
   }

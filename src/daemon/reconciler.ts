@@ -41,7 +41,9 @@ export class Reconciler extends Loop {
     // Creates first: while a backlog of them is due (the drain of a big burst), the pacer's
     // budget is theirs; but reconciliation never waits longer than MAX_HOLD_BACK_MS for it.
     const backlog = (await this.rt.ledger.dueSends(now, SEND_BACKLOG)).length >= SEND_BACKLOG;
-    if (backlog && now.getTime() - this.lastPassMs < MAX_HOLD_BACK_MS) {
+    const sincePassMs = now.getTime() - this.lastPassMs;
+    // (A last pass in the future: our clock went back, and it holds nothing back.)
+    if (backlog && sincePassMs >= 0 && sincePassMs < MAX_HOLD_BACK_MS) {
       return Number.POSITIVE_INFINITY;
     }
     const plan = await dueProjects(this.rt, memory, now);

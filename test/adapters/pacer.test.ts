@@ -82,6 +82,23 @@ describe('pacer', () => {
     expect(granted).toBe(true);
   });
 
+  it('a clock stepped back an hour holds a full window and a pause at most one window, not an hour', async () => {
+    const clock = new ManualClock(START);
+    const pacer = createPacer({ ratePerMinute: 2, clock });
+    await pacer.acquire('normal');
+    await pacer.acquire('normal');
+    pacer.rateLimited();
+    await clock.step(new Date(Date.parse(START) - 60 * 60_000));
+    let granted = false;
+    void pacer.acquire('normal').then(() => {
+      granted = true;
+    });
+    await clock.advance(WINDOW_MS - 1);
+    expect(granted).toBe(false);
+    await clock.advance(1);
+    expect(granted).toBe(true);
+  });
+
   it('a caller aborted while queued is rejected with the reason and leaves no sleeper', async () => {
     const clock = new ManualClock(START);
     const pacer = createPacer({ ratePerMinute: 1, clock });

@@ -150,6 +150,30 @@ describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
       expect(creates()).toHaveLength(3);
     });
 
+    it('follows a build sent right before our clock steps back 30 minutes at once, not 30 minutes later', async () => {
+      // Codeship's clock does not step with ours: the simulator keeps counting on.
+      let serverAheadMs = 0;
+      const clock = new ManualClock('2026-06-01T10:05:00Z');
+      const h = await start({
+        store,
+        start: '',
+        clock,
+        files: { 'a.yaml': schedule('1h') },
+        simulator: {
+          buildDurationMs: 60_000,
+          now: () => clock.now().getTime() + serverAheadMs,
+        },
+      });
+      await h.advanceUntil(async () => (await summary(h)).includes('10:20 triggered'), {
+        what: 'the 10:20 create accepted',
+        stepMs: 1000,
+      });
+      serverAheadMs = 30 * 60_000;
+      await clock.step('2026-06-01T09:50:00Z');
+      await h.advance(3 * 60_000, 5_000);
+      expect(await summary(h)).toEqual(['10:10 finished', '10:20 finished']);
+    });
+
     it('handles a clock jump forward like downtime: one catch-up fire, the rest missed', async () => {
       const h = await start({
         store,

@@ -43,6 +43,11 @@ class BaseClock implements Clock {
     });
   }
 
+  /** Moves every sleeper's wake-up instant by `byMs` (see ManualClock.step). */
+  protected shiftSleepers(byMs: number): void {
+    for (const sleeper of this.sleepers) sleeper.wakeAtMs += byMs;
+  }
+
   /** Number of callers currently sleeping. */
   get sleeping(): number {
     return this.sleepers.length;
@@ -73,6 +78,16 @@ export class ManualClock extends BaseClock {
   async advance(ms: number): Promise<void> {
     this.moveTo(this.now().getTime() + ms);
     await settle();
+  }
+
+  /**
+   * Steps the wall clock to an instant the way an NTP step moves a real one: sleepers keep the
+   * time they had left (real timers are not wall-clock deadlines), so a step back delays nobody.
+   */
+  async step(at: Date | string): Promise<void> {
+    const byMs = new Date(at).getTime() - this.now().getTime();
+    this.shiftSleepers(byMs);
+    await this.set(at);
   }
 
   /** Sets the wall clock to an instant (a jump), waking sleepers that are now due. */
