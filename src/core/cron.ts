@@ -104,13 +104,27 @@ function patternOf(cron: Cron): CronPattern | null {
 
 const NO_YEARS: number[] = [];
 
+/**
+ * Whether day-of-month and day-of-week must both match, as Vixie cron decides it: they combine
+ * with OR only when both are restricted, and a field that starts with `*` (`*`, `*\/2`) counts as
+ * unrestricted (Vixie's DOM_STAR/DOW_STAR), so `0 0 *\/2 * 1` fires on odd days that are
+ * Mondays, not on every odd day and every Monday. croner's OR mode treats only a bare `*` so.
+ */
+function vixieAnd(expression: string): boolean {
+  const fields = expandNickname(expression);
+  if (typeof fields === 'string') return false;
+  const starred = (field: string) => field.startsWith('*') || field.startsWith('?');
+  return starred(fields.dayOfMonth) || starred(fields.dayOfWeek);
+}
+
 function compiled(expression: string): Compiled {
   let entry = compiledCache.get(expression);
   if (!entry) {
-    const cron = new Cron(expression, { ...CRONER_OPTIONS, timezone: 'UTC' });
+    const options = { ...CRONER_OPTIONS, domAndDow: vixieAnd(expression) };
+    const cron = new Cron(expression, { ...options, timezone: 'UTC' });
     compiledCount += 1;
     const own = patternOf(cron);
-    const pattern = own ?? new CronPattern(expression, 'UTC', CRONER_OPTIONS);
+    const pattern = own ?? new CronPattern(expression, 'UTC', options);
     const everyHour = pattern.hour.every((value) => value !== 0);
     // croner builds a 10,000-entry year table for every pattern (~80 KB, nearly all of a compiled
     // pattern) and reads it only when the year is not `*`; with 5 or 6 fields it always is.

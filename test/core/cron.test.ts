@@ -69,6 +69,30 @@ describe('cron features (UTC; 2026-01-01 is a Thursday)', () => {
     ]);
   });
 
+  it('counts a field that starts with * (a step over all days) as unrestricted, as Vixie cron does', () => {
+    // Odd days AND Mondays (Vixie's DOM_STAR): 2026-06-15 is the first odd-day Monday after 06-01.
+    expect(fires('0 0 */2 * 1', 'UTC', '2026-06-01T00:00Z', 2)).toEqual([
+      iso('2026-06-15T00:00Z'),
+      iso('2026-06-29T00:00Z'),
+    ]);
+    // The 1st, 11th, 21st or 31st, when it is a weekday.
+    expect(fires('0 0 */10 * 1-5', 'UTC', '2026-06-01T00:00Z', 2)).toEqual([
+      iso('2026-06-11T00:00Z'),
+      iso('2026-07-01T00:00Z'),
+    ]);
+    // The 1st, when it is a Sunday, Wednesday or Saturday.
+    expect(fires('0 0 1 * */3', 'UTC', '2026-06-01T00:00Z', 2)).toEqual([
+      iso('2026-07-01T00:00Z'),
+      iso('2026-08-01T00:00Z'),
+    ]);
+    // A range without a star stays restricted: the odd days OR the Mondays.
+    expect(fires('0 0 1-31/2 * 1', 'UTC', '2026-06-01T00:00Z', 3)).toEqual([
+      iso('2026-06-03T00:00Z'),
+      iso('2026-06-05T00:00Z'),
+      iso('2026-06-07T00:00Z'),
+    ]);
+  });
+
   it('is strictly after the given instant, even when that instant is a fire time', () => {
     expect(fires('0 2 * * *', 'UTC', '2026-01-01T02:00:00.000Z', 1)).toEqual([
       iso('2026-01-02T02:00Z'),
