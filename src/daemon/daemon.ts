@@ -7,7 +7,8 @@
  * `runDaemon` resolves when its signal aborts and every loop's work has settled.
  */
 import type { ScheduleIssue } from '../core/errors.ts';
-import { formatScheduleIssue } from '../core/errors.ts';
+import { coerceError, formatScheduleIssue } from '../core/errors.ts';
+import type { Schedule } from '../core/model.ts';
 import { Chains } from './chains.ts';
 import { probeServerClock } from './clock-probe.ts';
 import { createHintHandler } from './hints.ts';
@@ -17,6 +18,11 @@ import type { LoadedFile, ScheduleSet } from './schedule-set.ts';
 import { Sender } from './sender.ts';
 import { FireCache, type TickState } from './tick.ts';
 import { Ticker } from './ticker.ts';
+
+/** A due slot fires if it is at most this late (core/plan.ts). */
+const STALE_GRACE_MS = 90_000;
+/** Unsent slots looked at on start (the backlog rule keeps one per schedule and branch). */
+const STALE_SCAN_LIMIT = 10_000;
 
 export { MAX_SLEEP_MS } from './loop.ts';
 
@@ -93,6 +99,10 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
   const previousHint = rt.hint;
   rt.hint = createHintHandler(rt, reconciler, chains, signal);
 
+  // Best effort: a ledger busy or unreachable now leaves them to the sender, as before.
+  await skipStalePending(rt, schedules.all(), startedAt).catch((raw: unknown) =>
+    rt.logger.warn({ err: coerceError(raw) }, 'unsent slots from before the start not checked'),
+  );
   rt.logger.info({ schedules: schedules.size, ledger: rt.ledger.location }, 'daemon started');
   rt.events.emit('schedules', { count: schedules.size, issues: 0 });
   try {
@@ -113,5 +123,36 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<vo
     rt.logger.info({}, 'daemon loops stopped: standing by');
   } else {
     rt.logger.info({}, 'daemon stopped');
+  }
+}
+
+/**
+ * Scheduled slots a previous process recorded but never sent (it died or lost its lease between
+ * the tick and the create, or Codeship was unreachable) are slots missed by downtime like any
+ * other (README, "Time semantics"): sent now only if the catch-up rules would fire them (due at
+ * most 90 s ago, or inside the schedule's `catchup` window), else recorded `skipped: missed`. A
+ * `catchup: 0` schedule killed right after recording its 02:00 slot must not build it at 09:00.
+ * Manual triggers and chain slots are left alone; so are attempts that may have reached Codeship.
+ */
+async function skipStalePending(
+  rt: Runtime,
+  schedules: readonly Schedule[],
+  now: Date,
+): Promise<void> {
+  const byName = new Map(schedules.map((s) => [s.name, s]));
+  for (const slot of await rt.ledger.dueSends(now, STALE_SCAN_LIMIT)) {
+    if (slot.state !== 'pending' || slot.attempts !== 0 || slot.manual || slot.cause !== null)
+      continue;
+    const schedule = byName.get(slot.schedule);
+    if (!schedule) continue;
+    const lateMs = now.getTime() - slot.fireAt.getTime();
+    const ageMs = now.getTime() - slot.slotAt.getTime();
+    if (lateMs <= STALE_GRACE_MS || (schedule.catchupMs > 0 && ageMs <= schedule.catchupMs))
+      continue;
+    await rt.ledger.closeSlot(slot.id, 'skipped', 'missed', now);
+    rt.logger.warn(
+      { schedule: slot.schedule, slot: slot.slotAt.toISOString(), branch: slot.branch },
+      'slot never sent before the restart and outside its catch-up window: skipped',
+    );
   }
 }

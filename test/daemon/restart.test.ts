@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, ledgerRows, startHarness } from '../helpers/daemon-harness.ts';
+import { closeRaw, rawWrite } from '../helpers/ledger-raw.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
 
@@ -106,6 +107,60 @@ describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
         '11:20 skipped missed',
       ]);
       await second.sim.close();
+    });
+
+    it('records a slot recorded but never sent before a long downtime as missed, not built hours late', async () => {
+      const clock = new ManualClock('2026-06-01T10:05:00Z');
+      const first = await start({
+        store,
+        start: '',
+        clock,
+        files: { 'a.yaml': schedule('0') },
+        simulator: { buildDurationMs: 30_000 },
+      });
+      await first.advanceUntil(
+        async () => (await summary(first)).some((r) => r.startsWith('10:10 finished')),
+        { what: '10:10 built' },
+      );
+      await stop(first);
+      // The process died right after the tick recorded 10:20, before its create left.
+      const at = '2026-06-01T10:20:00.000Z';
+      await rawWrite(
+        first.ledgerPath,
+        `INSERT INTO slots (schedule, slot_at, branch, manual, project, state, fire_at, next_attempt_at, attempts, created_at, updated_at)
+         VALUES ('ten-minutes', ?, 'main', 0, 'acme/api', 'pending', ?, ?, 0, ?, ?)`,
+        at,
+        at,
+        at,
+        at,
+        at,
+      );
+      await rawWrite(
+        first.ledgerPath,
+        "UPDATE marks SET slot_at = ? WHERE schedule = 'ten-minutes'",
+        at,
+      );
+      await closeRaw(first.ledgerPath);
+      await clock.set('2026-06-01T13:35:00Z'); // down three hours; catchup: 0
+      const second = await start({
+        store,
+        start: '',
+        clock,
+        sim: first.sim,
+        ledgerPath: first.ledgerPath,
+        files: { 'a.yaml': schedule('0') },
+      });
+      await second.advance(60_000, 5_000);
+      const creates = first.sim
+        .requests()
+        .filter((r) => r.method === 'POST' && r.path.endsWith('/builds'));
+      expect(creates).toHaveLength(1);
+      const rows = await summary(second);
+      expect(rows.slice(0, 3)).toEqual([
+        '10:10 finished',
+        '10:20 skipped missed',
+        '10:30 skipped missed',
+      ]);
     });
 
     it('gives a schedule that never fired no catch-up', async () => {
