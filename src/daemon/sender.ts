@@ -33,6 +33,12 @@ export class Sender extends Loop {
   /** Slots superseded during the current round: a worker skips them in the round's queue. */
   private readonly dropped = new Set<number>();
   private supersededAtMs = Number.NEGATIVE_INFINITY;
+  /** Due slots not yet taken by a worker (replaced by each round's fresh read). */
+  private queue: SlotRecord[] = [];
+  /** Ends the wait of a round whose workers are sending (see `round`). */
+  private wake: (() => void) | null = null;
+  /** Send workers under way; a round starts more, up to SEND_CONCURRENCY. */
+  private readonly workers = new Set<Promise<void>>();
   private warnedAtMs = Number.NEGATIVE_INFINITY;
 
   /** `onSent` is called after a round that sent anything (discovery has work). */
@@ -47,6 +53,7 @@ export class Sender extends Loop {
    */
   override notify(): void {
     super.notify();
+    this.wake?.();
     if (this.inRound) {
       this.supersede().catch((raw) => this.failed(raw));
     }
@@ -55,37 +62,86 @@ export class Sender extends Loop {
   protected async round(): Promise<number> {
     this.inRound = true;
     try {
-      return await this.sendDue();
+      const next = await this.sendDue();
+      if (this.workers.size === 0) return next;
+      // Sends under way: the round lasts until one ends or new work is announced (not on the
+      // clock, so a hung create never looks like an idle sender), then reads what is due again.
+      let onAbort = () => {};
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        onAbort = () => resolve();
+        for (const worker of this.workers) void worker.then(onAbort);
+        if (this.signal.aborted) resolve();
+        else this.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      this.signal.removeEventListener('abort', onAbort);
+      this.wake = null;
+      return 0;
     } finally {
       this.inRound = false;
     }
   }
 
+  /**
+   * Reads what is due and hands it to the send workers, without waiting for their sends: a create
+   * that hangs until its request times out holds only its own worker, and the next round (a tick
+   * recorded slots, a send finished) gives what fell due meanwhile to the others.
+   */
   private async sendDue(): Promise<number> {
     this.dropped.clear();
     await this.supersede();
     await this.warnBacklog();
     const due: SlotRecord[] = await this.rt.ledger.dueSends(this.rt.clock.now(), BATCH);
-    const queue = [...due];
-    const worker = async () => {
+    this.queue = due.filter((slot) => !this.inFlight.has(slot.id));
+    // Idle workers take from the new queue; more start while it holds more than they can take.
+    while (
+      this.workers.size < SEND_CONCURRENCY &&
+      this.workers.size - this.inFlight.size < this.queue.length
+    ) {
+      const worker: Promise<void> = this.work().then((ok) => {
+        this.workers.delete(worker);
+        // A worker ran out of work: whatever is due now (a re-send, a batch beyond this one,
+        // slots recorded meanwhile) is read again. After an error the loop's own pace applies.
+        if (ok && !this.signal.aborted) this.notify();
+      });
+      this.workers.add(worker);
+    }
+    // While workers send, their end reads the next batch; a read now would find the same slots.
+    return due.length === BATCH && this.workers.size === 0 ? 0 : Number.POSITIVE_INFINITY;
+  }
+
+  /** One send worker: takes slots from the shared queue until it is empty; false after an error. */
+  private async work(): Promise<boolean> {
+    let sent = false;
+    try {
       while (!this.signal.aborted) {
         if (this.rt.clock.now().getTime() - this.supersededAtMs >= SUPERSEDE_EVERY_MS) {
           await this.supersede();
         }
-        const slot = queue.shift();
-        if (!slot) return;
-        if (this.dropped.has(slot.id)) continue;
+        const slot = this.queue.shift();
+        if (!slot) return true;
+        if (this.dropped.has(slot.id) || this.inFlight.has(slot.id)) continue;
         this.inFlight.add(slot.id);
         try {
           await sendSlot(this.rt, slot, this.signal);
+          sent = true;
         } finally {
           this.inFlight.delete(slot.id);
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, queue.length) }, worker));
-    if (due.length > 0) this.onSent();
-    return due.length === BATCH ? 0 : Number.POSITIVE_INFINITY;
+    } catch (raw) {
+      this.failed(raw);
+      return false;
+    } finally {
+      if (sent) this.onSent();
+    }
+    return true;
+  }
+
+  /** Runs the loop; on stop, waits for the sends under way (their outcome must be recorded). */
+  override async run(): Promise<void> {
+    await super.run();
+    while (this.workers.size > 0) await Promise.all([...this.workers]);
   }
 
   /** Applies the ledger's backlog rule now; logs and announces what it superseded. */
