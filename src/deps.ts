@@ -53,6 +53,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
       requestTimeoutMs: parts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       ownUsernames: ownUsernames(parts.config.api?.username),
       ownNameSeen: false,
+      learnedNames: new Map(),
     },
     sending: new Set(),
     schedule: parts.schedule,

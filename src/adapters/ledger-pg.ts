@@ -86,10 +86,13 @@ export async function openPgLedger(url: string, options: PgLedgerOptions = {}): 
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
+    const onError = () => undefined; // the query under way fails; see `transaction`
+    client.on('error', onError);
     try {
       await migrate(client, location);
       await client.query(PG_EXTRA_TABLES);
     } finally {
+      client.off('error', onError);
       client.release();
     }
   } catch (error) {
@@ -273,6 +276,13 @@ export class PgLedger implements LedgerStore {
     if (fenced && fence && fence.epoch === null) throw notLeader(fenced);
     const client = await this.pool.connect();
     let broken = false;
+    // The server may end the connection while it is checked out (pg_terminate_backend, a restart)
+    // between two queries: the pool listens only while a client is idle, and an 'error' nobody
+    // hears would end the process. The next query fails instead; the client is then discarded.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       if (fenced && fence) {
@@ -297,6 +307,7 @@ export class PgLedger implements LedgerStore {
       });
       throw this.scrub(error);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

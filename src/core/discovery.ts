@@ -60,10 +60,34 @@ export interface MatchPolicy {
   /** The API user's names as builds may show them (`username`). */
   ownUsernames?: readonly string[];
   /**
-   * True once any build listed so far showed one of `ownUsernames` (`showsOwnName`): Codeship
-   * names the builds we start that way, so a build under another name is never ours.
+   * True once a build this process claimed for an accepted create showed one of `ownUsernames`
+   * (`showsOwnName`): Codeship names the builds we start that way, so a
+   * build under another name is never ours. Learned from our own builds, never from history (a
+   * push by the same person under the login says nothing of how API builds are named).
    */
   ownNameSeen?: boolean;
+}
+
+/** Distinct claims that must show a name before it counts as ours (`learnName`). */
+export const LEARNED_NAME_CLAIMS = 2;
+
+/**
+ * Learns from a build claimed for an accepted create as its only candidate (surely ours) whose
+ * name is not the API user's: Codeship shows a login or a display name, and this is the one it
+ * gives our builds. Counted in `learned`; true once the name has been seen `LEARNED_NAME_CLAIMS`
+ * times, from then on one of ours (`learnedOwnNames`).
+ */
+export function learnName(learned: Map<string, number>, username: string): boolean {
+  const name = username.toLowerCase();
+  if (name === '') return false;
+  const seen = (learned.get(name) ?? 0) + 1;
+  learned.set(name, seen);
+  return seen >= LEARNED_NAME_CLAIMS;
+}
+
+/** The learned names that count as ours (`learnName`). */
+export function learnedOwnNames(learned: ReadonlyMap<string, number>): string[] {
+  return [...learned].filter(([, seen]) => seen >= LEARNED_NAME_CLAIMS).map(([name]) => name);
 }
 
 /** True when one of `builds` carries one of the API user's names. */
@@ -147,8 +171,8 @@ function fitOf(
  * Which remote build each claimant gets (README, "Build identity"). A build is a candidate of a
  * claimant when it is on the same ref, unclaimed, and queued (server time) inside the window of
  * one of its creates (`serverWindow`): pushes by others seconds before or after a create fall
- * outside. When any listed build carries the API user's name (`ownUsernames`), builds under
- * other names are someone else's and are no candidates at all. When several builds compete,
+ * outside. Once our own builds showed the API user's name (`ownNameSeen`), or a build inside one
+ * of the windows does, builds under other names are someone else's and no candidates at all. When several builds compete,
  * pairs are taken best first:
  * - a build whose `username` is the API user's before one under another name;
  * - then confirmed (202) claimants before unknown outcomes: an accepted create surely made a
@@ -170,38 +194,39 @@ export function assignBuilds(
 ): Map<number, Assignment> {
   const own = new Set((policy.ownUsernames ?? []).map((name) => name.toLowerCase()));
   const isOwn = (build: RemoteBuild) => own.has(build.username.toLowerCase());
-  // Once the list shows builds under the API user's name, Codeship names the builds we start
-  // that way, so a build under another name is someone else's and never a candidate.
-  const namesTell = own.size > 0 && (policy.ownNameSeen === true || builds.some(isOwn));
   const byRef = new Map<string, RemoteBuild[]>();
   for (const build of builds) {
     if (build.queuedAt === null || claimedUuids.has(build.uuid)) continue;
-    if (namesTell && !isOwn(build)) continue;
     const ref = refForBranch(build.ref);
     const list = byRef.get(ref);
     if (list === undefined) byRef.set(ref, [build]);
     else list.push(build);
   }
-  const pairs: {
+  let pairs: {
     claimant: Claimant;
     build: RemoteBuild;
     foreign: number;
     outsideMs: number;
     anchorMs: number;
   }[] = [];
-  const candidateCount = new Map<number, number>();
   for (const claimant of claimants) {
     const windows = claimant.sends.map((send) => serverWindow(send, policy.requestTimeoutMs));
-    let count = 0;
     for (const build of byRef.get(refForBranch(claimant.ref)) ?? []) {
       const match = fitOf(windows, build);
       if (match === null) continue;
-      count += 1;
       const foreign = own.size > 0 && !isOwn(build) ? 1 : 0;
       pairs.push({ claimant, build, foreign, ...match });
     }
-    candidateCount.set(claimant.id, count);
   }
+  // Codeship names the builds we start with the API user's name when our own builds showed it
+  // (`ownNameSeen`), or when a build inside one of our windows does now: then a build under
+  // another name is someone else's and no candidate. History under that name proves nothing (a
+  // person may push under the login), nor does its absence (Codeship may show a display name).
+  const namesTell = own.size > 0 && (policy.ownNameSeen === true || pairs.some((p) => !p.foreign));
+  if (namesTell) pairs = pairs.filter((pair) => !pair.foreign);
+  const candidateCount = new Map<number, number>(claimants.map((c) => [c.id, 0]));
+  for (const pair of pairs)
+    candidateCount.set(pair.claimant.id, (candidateCount.get(pair.claimant.id) ?? 0) + 1);
   pairs.sort(
     (a, b) =>
       a.foreign - b.foreign ||

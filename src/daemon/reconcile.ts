@@ -7,6 +7,8 @@
 import {
   decideFollowUps,
   decidePending,
+  learnedOwnNames,
+  learnName,
   type PendingSlot,
   showsOwnName,
   walkHorizon,
@@ -69,6 +71,7 @@ function learnDuration(memory: ReconcileMemory, slot: SlotRecord): void {
 function policyOf(rt: Runtime) {
   return {
     ...rt.match,
+    ownUsernames: [...rt.match.ownUsernames, ...learnedOwnNames(rt.match.learnedNames)],
     discoveryWindowMs: rt.discoveryWindowMs,
     acceptedGiveUpMs: Math.max(ACCEPTED_GIVE_UP_MS, rt.discoveryWindowMs),
   };
@@ -218,7 +221,6 @@ async function reconcileProject(
     }
   }
   const claimed = await rt.ledger.knownBuildUuids(builds.map((build) => build.uuid));
-  if (showsOwnName(builds, rt.match.ownUsernames)) rt.match.ownNameSeen = true;
   const decisions = decidePending(pending, builds, claimed, rt.clock.now(), policyOf(rt));
   for (const decision of decisions) {
     const slot = open.find((s) => s.id === decision.id);
@@ -245,6 +247,13 @@ async function reconcileProject(
         decision.claim,
       );
       if (!ok) continue;
+      // An accepted create's build shows how Codeship names ours (core/discovery.ts
+      // `ownNameSeen`, `learnName`): the API user's name, or one learned from such builds.
+      if (slot.state === 'triggered') {
+        if (showsOwnName([build], rt.match.ownUsernames)) rt.match.ownNameSeen = true;
+        else if (decision.claim === 'exact' && learnName(rt.match.learnedNames, build.username))
+          rt.match.ownNameSeen = true;
+      }
       const after = (await rt.ledger.get(slot.id)) as SlotRecord;
       log.info(
         { buildUuid: build.uuid, buildStatus: build.status, claim: decision.claim },

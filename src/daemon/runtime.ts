@@ -69,8 +69,14 @@ export interface Runtime {
   readonly match: {
     readonly requestTimeoutMs: number;
     readonly ownUsernames: readonly string[];
-    /** Learned by discovery: a listed build showed the API user's name. */
+    /** Learned by discovery: a build claimed for an accepted create showed one of our names. */
     ownNameSeen: boolean;
+    /**
+     * Names (lower case) of builds claimed for accepted creates as their only candidate, with how
+     * often: Codeship may show our builds under a display name, not the login (core/discovery.ts
+     * `learnName`).
+     */
+    readonly learnedNames: Map<string, number>;
   };
   /**
    * Slots whose create this process is sending right now (waiting in the pacer after a rate

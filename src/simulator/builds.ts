@@ -49,7 +49,7 @@ export function createBuild(scope: Scope, project: ProjectRecord): ApiResponse {
     project,
     ref,
     sha || undefined,
-    login(scope.user.username),
+    scope.user.displayName ?? login(scope.user.username),
   );
   return created === null ? ACCEPTED : { ...ACCEPTED, created };
 }

@@ -159,7 +159,12 @@ export function validateSeed(value: unknown, source: string): SimulatorSeed {
   const usernames = new Set<string>();
   list(seed.users, 'users', issues).forEach((raw, i) => {
     const at = `users[${i}]`;
-    const user = object(raw, at, ['username', 'password', 'twoFactor', 'organizations'], issues);
+    const user = object(
+      raw,
+      at,
+      ['username', 'password', 'displayName', 'twoFactor', 'organizations'],
+      issues,
+    );
     if (user === null) return;
     const username = text(user.username, `${at}.username`, issues);
     if (username !== null) {
@@ -170,6 +175,7 @@ export function validateSeed(value: unknown, source: string): SimulatorSeed {
     if (typeof user.password !== 'string' || user.password.length === 0) {
       issues.push(`${at}.password: must be a non-empty string`);
     }
+    if (user.displayName !== undefined) text(user.displayName, `${at}.displayName`, issues);
     if (user.twoFactor !== undefined && typeof user.twoFactor !== 'boolean') {
       issues.push(`${at}.twoFactor: must be true or false (got ${describe(user.twoFactor)})`);
     }

@@ -13,6 +13,8 @@ import type { SimBuild, SimulatorSeed } from './types.ts';
 export interface UserRecord {
   username: string;
   password: string;
+  /** The `username` of builds this user creates; null: the login. */
+  displayName: string | null;
   twoFactor: boolean;
   organizations: OrgRecord[];
 }
@@ -132,6 +134,7 @@ export class World {
       this.users.set(user.username, {
         username: user.username,
         password: user.password,
+        displayName: user.displayName ?? null,
         twoFactor: user.twoFactor ?? false,
         organizations,
       });

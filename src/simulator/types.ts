@@ -41,6 +41,11 @@ export interface SeedOrganization {
 export interface SeedUser {
   username: string;
   password: string;
+  /**
+   * The `username` of builds this user starts through the API, as Codeship shows a login or a
+   * display name ("Dennis Newel"); default the login (the part of `username` before an `@`).
+   */
+  displayName?: string;
   twoFactor?: boolean;
   organizations: string[];
 }

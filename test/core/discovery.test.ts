@@ -142,14 +142,17 @@ describe('assignBuilds: pushes by others around a create', () => {
       build('ours', 'main', '2026-06-16T10:00:00.015Z', { username: 'Demo' }),
     ];
     const match = { ...policy, ownUsernames: ['demo@example.com', 'demo'] };
+    // Our build in the window shows our name: the push is no candidate.
     expect(assigned([slot], builds, [], match)).toEqual({ 1: 'ours (exact)' });
-    // Once the list shows our name, a lone push in the window of a create that built nothing is
-    // not taken either; with no build under our name, names say nothing and time decides.
+    // Once our builds showed our name, a lone push in the window of a create that built nothing
+    // is not taken either; until then (a build by `demo` in the history proves nothing), names
+    // say nothing and time decides.
     const lonePush = [
       builds[0]!,
       build('earlier', 'main', '2026-06-16T09:00:00Z', { username: 'demo' }),
     ];
-    expect(assigned([slot], lonePush, [], match)).toEqual({});
+    expect(assigned([slot], lonePush, [], { ...match, ownNameSeen: true })).toEqual({});
+    expect(assigned([slot], lonePush, [], match)).toEqual({ 1: 'push (exact)' });
     expect(assigned([slot], [builds[0]!], [], match)).toEqual({ 1: 'push (exact)' });
   });
 

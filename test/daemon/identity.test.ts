@@ -4,6 +4,7 @@
  * claim in the ledger must be one of our builds, and every build we started must be claimed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultSeed } from '../../src/simulator/index.ts';
 import { type Harness, ledgerRows, settled, startHarness } from '../helpers/daemon-harness.ts';
 import { checkExactlyOnce, readLedgerAt } from '../helpers/ledger-oracle.ts';
 import { STORES, type StoreKind, usePostgres } from '../helpers/stores.ts';
@@ -85,6 +86,48 @@ describe.each(STORES)('on the %s ledger', (store: StoreKind) => {
         expect(row.commit_sha).toBe(build?.commitSha);
         expect(row.claim).toMatch(/^(exact|nearest of \d+)$/);
       }
+    });
+
+    it('learns the display name Codeship shows for our builds; the login in the history excludes none', async () => {
+      // The history has builds by `demo` (a person pushing under the API user's login); builds
+      // started through the API show "Demo Bot". Names must not exclude our own builds (before,
+      // none was ever claimed: each slot failed after 10 minutes), and once two claims showed
+      // "Demo Bot", a push under another name is no candidate.
+      const seed = defaultSeed(Date.parse(START) + SERVER_AHEAD_MS);
+      seed.users = seed.users.map((user) => ({ ...user, displayName: 'Demo Bot' }));
+      harness = await startHarness({
+        store,
+        start: START,
+        files: { 'busy.yaml': yaml(true) },
+        simulator: {
+          seed,
+          buildDurationMs: 30_000,
+          clockOffsetMs: SERVER_AHEAD_MS,
+          pushes: { rate: 0.5, spreadMs: 3000, seed: 2 },
+        },
+      });
+      const h = harness;
+      expect(h.sim.builds().some((b) => b.username === 'demo')).toBe(true);
+      await h.advance(6 * 60_000);
+      h.writeFile('busy.yaml', yaml(false));
+      h.reload();
+      await h.advanceUntil(() => settled(h), { what: 'every slot settled', maxMs: 15 * 60_000 });
+      expect(h.rt.match.learnedNames.get('demo bot')).toBeGreaterThanOrEqual(2);
+      const ours = new Set(
+        h.sim
+          .builds()
+          .filter((b) => !b.pusher && b.username === 'Demo Bot')
+          .map((b) => b.uuid),
+      );
+      const rows = (await ledgerRows(h)).filter((r) => r.reason !== 'disabled');
+      expect(rows.length).toBe(12);
+      // Every slot built once: claimed, never failed, never sent twice.
+      for (const row of rows) expect(row).toMatchObject({ state: 'finished', attempts: 1 });
+      // From the second minute on, with the name learned, every claim is one of our builds.
+      const later = rows.filter((r) => String(r.slot_at) >= '2026-06-01T10:03:00.000Z');
+      expect(later.length).toBe(8);
+      for (const row of later)
+        expect(ours.has(String(row.build_uuid)), String(row.slot_at)).toBe(true);
     });
   });
 });

@@ -73,7 +73,10 @@ describe.each(STORES)('overload on the %s ledger', { timeout: 120_000 }, (store:
       maxMs: 20 * 60_000,
     });
 
-    expect(maxUnsent).toBeLessThanOrEqual(2);
+    // One unsent slot per branch. On PostgreSQL a sample may fall between the tick's commit of a
+    // branch's new slot and the backlog rule's commit superseding the older one (real I/O, not
+    // the test's clock): then a branch briefly shows two.
+    expect(maxUnsent).toBeLessThanOrEqual(store === 'postgres' ? 4 : 2);
     const rows = (await ledgerRows(h, SCHEDULE.name)).filter((r) => r.reason !== 'disabled');
     const superseded = rows.filter((r) => r.reason === 'superseded (backlog)');
     const built = rows.filter((r) => r.state === 'finished');

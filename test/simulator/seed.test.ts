@@ -166,7 +166,7 @@ describe('loadSeedFile', () => {
       'organizations[0].projects[1].builds[0].commitSha: must be 40 lowercase hex digits (got "abc")',
       'users[0].password: must be a non-empty string',
       'users[0].organizations[0]: no organization named "ghost" in this seed',
-      'users[1].admin: unknown key (expected one of username, password, twoFactor, organizations)',
+      'users[1].admin: unknown key (expected one of username, password, displayName, twoFactor, organizations)',
       'users[1].username: duplicate user "u"',
     ]);
     expect(issues.join('\n')).not.toContain('12345');
