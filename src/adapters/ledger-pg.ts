@@ -143,6 +143,25 @@ async function migrate(client: pg.PoolClient, location: string): Promise<void> {
   }
 }
 
+/**
+ * A new slot's columns (schedule, slot_at, branch, manual, project, state, reason, fire_at,
+ * next_attempt_at), with `slotAt` as its instant: one place for both inserts.
+ */
+function slotValues(slot: NewSlot, slotAt: Date): unknown[] {
+  const fireAt = iso(slot.fireAt);
+  return [
+    slot.schedule,
+    iso(slotAt),
+    slot.branch,
+    slot.manual ? 1 : 0,
+    slot.project,
+    slot.state,
+    slot.reason ?? null,
+    fireAt,
+    slot.state === 'pending' ? fireAt : null,
+  ];
+}
+
 /** The PostgreSQL store of the ledger port (ports.ts `LedgerStore`), with its leader lease. */
 export class PgLedger implements LedgerStore {
   readonly location: string;
@@ -367,19 +386,7 @@ export class PgLedger implements LedgerStore {
         const chunk = wanted.slice(start, start + INSERT_CHUNK);
         const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
         for (const slot of chunk) {
-          const fireAt = iso(slot.fireAt);
-          const values = [
-            slot.schedule,
-            iso(slot.slotAt),
-            slot.branch,
-            slot.manual ? 1 : 0,
-            slot.project,
-            slot.state,
-            slot.reason ?? null,
-            fireAt,
-            slot.state === 'pending' ? fireAt : null,
-          ];
-          values.forEach((value, i) => {
+          slotValues(slot, slot.slotAt).forEach((value, i) => {
             columns[i]?.push(value);
           });
         }
@@ -422,7 +429,6 @@ export class PgLedger implements LedgerStore {
       [slot.schedule, cause.build, slot.branch],
     );
     if (exists.rows.length > 0) return null;
-    const fireAt = iso(slot.fireAt);
     for (let bump = 0; bump < 1000; bump += 1) {
       const slotAt = new Date(slot.slotAt.getTime() + bump);
       const { rows } = await db.query(
@@ -431,20 +437,7 @@ export class PgLedger implements LedgerStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
          ON CONFLICT DO NOTHING
          RETURNING id`,
-        [
-          slot.schedule,
-          iso(slotAt),
-          slot.branch,
-          slot.manual ? 1 : 0,
-          slot.project,
-          slot.state,
-          slot.reason ?? null,
-          fireAt,
-          slot.state === 'pending' ? fireAt : null,
-          nowText,
-          cause.build,
-          JSON.stringify(cause),
-        ],
+        [...slotValues(slot, slotAt), nowText, cause.build, JSON.stringify(cause)],
       );
       if (rows[0]) return newRecord(rows[0].id as number, { ...slot, slotAt }, now);
     }

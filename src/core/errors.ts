@@ -112,3 +112,8 @@ export function coerceError(value: unknown): Error {
 export function isNotLeader(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ERR_LEDGER_NOT_LEADER';
 }
+
+/** True for the API's 404 (`ERR_CODESHIP_NOT_FOUND`): the build or project does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_CODESHIP_NOT_FOUND';
+}

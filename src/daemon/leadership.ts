@@ -12,6 +12,7 @@ import type { Logger } from '../adapters/logger.ts';
 import { coerceError } from '../core/errors.ts';
 import { SECOND } from '../core/time.ts';
 import type { Leadership, Lease, LeaseStore } from '../ports.ts';
+import { realDelay } from './loop.ts';
 
 /** How long a lease lasts without renewal: a dead leader is replaced within this plus a poll. */
 export const LEASE_TTL_MS = 10 * SECOND;
@@ -53,17 +54,6 @@ export function alwaysLeader(instance: string): Leadership {
     onChange: () => () => undefined,
   };
 }
-
-const realSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** Leadership by the store's lease; `run` keeps it (or waits for it) until the signal aborts. */
 export class LeaseLeadership implements Leadership {
@@ -113,7 +103,7 @@ export class LeaseLeadership implements Leadership {
       const waitMs = this.leading ? await this.renew() : await this.tryAcquire();
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        void realSleep(waitMs, signal).then(resolve);
+        void realDelay(waitMs, signal).then(resolve);
       });
       this.wake = null;
     }

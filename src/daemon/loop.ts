@@ -13,7 +13,7 @@ const lockedSince = new WeakMap<Runtime, number>();
  * A pause on the real clock (a lock held by another process is released in real time, whatever
  * clock the daemon runs on); resolves early when `signal` aborts.
  */
-function realDelay(ms: number, signal: AbortSignal): Promise<void> {
+export function realDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -13,7 +13,7 @@ import {
   showsOwnName,
   walkHorizon,
 } from '../core/discovery.ts';
-import { type CodeshipError, coerceError } from '../core/errors.ts';
+import { coerceError, isNotFound } from '../core/errors.ts';
 import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { expectedDurationMs, nextCheckAt } from '../core/reconcile-pacing.ts';
@@ -215,8 +215,7 @@ async function reconcileProject(
     try {
       builds.push(await rt.api.getBuild(projectUuid, uuid, { priority: 'reconcile', signal }));
     } catch (raw) {
-      const error = coerceError(raw);
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(raw)) throw coerceError(raw);
       for (const slot of followed.filter((s) => s.buildUuid === uuid)) await loseBuild(rt, slot);
     }
   }
@@ -356,11 +355,6 @@ export async function reconcileOnce(
   const result = { open: open.length, apiCalls };
   rt.events.emit('reconciled', { at: rt.clock.now(), ...result });
   return result;
-}
-
-/** True for the API's 404: the build (or project) does not exist. */
-export function isNotFound(error: Error): boolean {
-  return (error as CodeshipError).code === 'ERR_CODESHIP_NOT_FOUND';
 }
 
 /**

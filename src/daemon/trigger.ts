@@ -4,12 +4,12 @@
  * before the request, and its outcome classified after it, so nothing is lost or sent twice.
  */
 
-import { CodeshipError, coerceError, isNotLeader } from '../core/errors.ts';
+import { CodeshipError, coerceError, isNotFound, isNotLeader } from '../core/errors.ts';
 import type { SlotRecord } from '../core/model.ts';
 import { isFinalStatus, type RemoteBuild } from '../core/model.ts';
 import { SECOND } from '../core/time.ts';
 import { unchangedReason } from '../core/unchanged.ts';
-import { isNotFound, loseBuild } from './reconcile.ts';
+import { loseBuild } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How long a create that provably never reached Codeship waits before it is sent again. */
@@ -64,8 +64,7 @@ async function applyOverlap(
         signal,
       });
     } catch (raw) {
-      const error = coerceError(raw);
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(raw)) throw coerceError(raw);
       // Gone from Codeship: nothing overlaps with it.
       await loseBuild(rt, previous);
       return true;
@@ -142,8 +141,7 @@ async function applyUnchanged(
         signal,
       });
     } catch (raw) {
-      const error = coerceError(raw);
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(raw)) throw coerceError(raw);
       return true; // gone from Codeship: nothing of ours to compare the head with
     }
   }
