@@ -54,10 +54,11 @@ describe('codeship-cron validate: the API demand ahead', () => {
       'warning:   they collide in every minute of that hour',
     ]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(cli(['validate', '--strict'], { SCHEDULES_DIR: '.' })).toMatchObject({
-      code: 1,
-      stdout: result.stdout,
-    });
+    // The same report; the hour it starts from is the current minute, which may have moved on.
+    const minute = (text: string) => text.replace(/\d{4}-\d\d-\d\d \d\d:\d\dZ/, '<minute>');
+    const strict = cli(['validate', '--strict'], { SCHEDULES_DIR: '.' });
+    expect(strict.code).toBe(1);
+    expect(minute(strict.stdout)).toBe(minute(result.stdout));
   });
 
   it('prints a burst as a notice with its drain time; --strict passes it', () => {
